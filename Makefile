@@ -1,0 +1,43 @@
+# Beacon: `make run` (demo server) and `make test` (whole suite) are the two set-up commands.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint bench messages clean-db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	BEACON_DEMO_MODE=1 $(BIN)/python manage.py migrate --noinput
+	BEACON_DEMO_MODE=1 $(BIN)/python manage.py collectstatic --noinput -v 0
+	BEACON_DEMO_MODE=1 $(BIN)/python manage.py seed_demo
+	@echo "Beacon (demo mode) at http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
+	BEACON_DEMO_MODE=1 $(BIN)/gunicorn beacon.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --log-level warning
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	BEACON_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
+	BEACON_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Regenerate translations after changing strings (needs GNU gettext: apt-get install gettext).
+messages: $(VENV)/.dev
+	$(BIN)/python manage.py makemessages -l es --ignore '.venv/*' --ignore 'staticfiles/*'
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+clean-db:
+	rm -f var/beacon.sqlite3 var/beacon.sqlite3-wal var/beacon.sqlite3-shm

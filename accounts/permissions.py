@@ -1,0 +1,71 @@
+"""The permission catalogue: every permission Beacon checks is declared here, once (issue #2).
+
+Roles map to these codes (the mapping lives in the database so an administrator can adjust it on the
+permission matrix page; ``DEFAULT_ROLE_PERMISSIONS`` is what a new installation starts with). Code checks
+``user.has_perm(code)``. A code not in the catalogue is a programming error and raises.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+PERMISSIONS: dict[str, object] = {
+    # accounts and directory
+    "accounts.manage_users": _("Create and edit users, assign roles, unlock accounts, reset MFA"),
+    "accounts.manage_roles": _("Change which permissions each role holds"),
+    "accounts.view_all_users": _("See users of every agency (others see their own agency's)"),
+    "directory.manage_agencies": _("Create and edit agencies"),
+    # audit
+    "audit.view_log": _("Browse and filter the whole audit log"),
+}
+
+# Roles, in the order the permission matrix shows them.
+ROLES: dict[str, object] = {
+    "director": _("Director"),
+    "deputy_director": _("Deputy Director"),
+    "head_of_investigations": _("Head of Investigations"),
+    "investigator": _("Investigator"),
+    "victim_care_officer": _("Victim Care Officer"),
+    "intake_officer": _("Intake Officer"),
+    "analyst": _("Analyst"),
+    "service_provider_staff": _("Service Provider Staff"),
+    "system_administrator": _("System Administrator"),
+    "auditor": _("Auditor"),
+}
+
+LEADERSHIP = {"director", "deputy_director", "head_of_investigations"}
+
+DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
+    "director": {"accounts.view_all_users", "audit.view_log"},
+    "deputy_director": {"accounts.view_all_users"},
+    "head_of_investigations": set(),
+    "investigator": set(),
+    "victim_care_officer": set(),
+    "intake_officer": set(),
+    "analyst": set(),
+    "service_provider_staff": set(),
+    "system_administrator": {
+        "accounts.manage_users",
+        "accounts.manage_roles",
+        "accounts.view_all_users",
+        "directory.manage_agencies",
+        "audit.view_log",
+    },
+    "auditor": {"audit.view_log", "accounts.view_all_users"},
+}
+
+
+def check_code(code: str) -> str:
+    if code not in PERMISSIONS:
+        raise KeyError(f"Permission {code!r} is not in the catalogue (accounts/permissions.py)")
+    return code
+
+
+def _check_catalogue() -> None:
+    for role, codes in DEFAULT_ROLE_PERMISSIONS.items():
+        assert role in ROLES, role
+        for code in codes:
+            check_code(code)
+
+
+_check_catalogue()

@@ -1,0 +1,271 @@
+"""Beacon's one settings module. Everything that differs between machines comes from the environment.
+
+``BEACON_ENV=production`` turns on the production rules: the secrets must be supplied (no generated
+fallbacks), DEBUG is off, cookies are secure and ``manage.py check --deploy --fail-level WARNING`` passes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from utilities.env import env, envbool, envint, envlist, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("BEACON_VAR_DIR") or BASE_DIR / "var")
+
+BEACON_ENV = (env("BEACON_ENV") or "development").lower()
+if BEACON_ENV not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(f"BEACON_ENV must be development, test or production, not {BEACON_ENV!r}")
+PRODUCTION = BEACON_ENV == "production"
+TESTING = BEACON_ENV == "test" or "pytest" in sys.modules
+
+# Demo mode is switched on by `make run` only. It waives MFA enrolment and shows a banner (issue #2).
+DEMO_MODE = envbool("BEACON_DEMO_MODE", False)
+if PRODUCTION and DEMO_MODE:
+    raise ImproperlyConfigured("BEACON_DEMO_MODE cannot be used with BEACON_ENV=production.")
+
+
+def _fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _development_secrets() -> dict[str, str]:
+    """Secrets for a developer's or demo machine, generated once and kept under var/ (never in git)."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "dev-secrets.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    wanted = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(64),
+        "BEACON_FIELD_KEYS": _fernet_key,
+        "BEACON_AUDIT_KEY": lambda: secrets.token_urlsafe(48),
+        "BEACON_BLIND_INDEX_KEY": lambda: secrets.token_urlsafe(48),
+    }
+    if any(name not in data for name in wanted):
+        for name, make in wanted.items():
+            data.setdefault(name, make())
+        path.write_text(json.dumps(data, indent=2))
+        path.chmod(0o600)
+    return data
+
+
+_REQUIRED_SECRETS = ("SECRET_KEY", "BEACON_FIELD_KEYS", "BEACON_AUDIT_KEY", "BEACON_BLIND_INDEX_KEY")
+_secrets = {name: env(name) for name in _REQUIRED_SECRETS}
+if PRODUCTION:
+    missing = [name for name, value in _secrets.items() if not value]
+    if not envlist("ALLOWED_HOSTS"):
+        missing.append("ALLOWED_HOSTS")
+    if missing:
+        raise ImproperlyConfigured(
+            "BEACON_ENV=production refuses to start without: "
+            + ", ".join(missing)
+            + ". Set each variable, or NAME_FILE pointing to a file holding it (see docs/operator-guide.md)."
+        )
+else:
+    _dev = _development_secrets()
+    _secrets = {name: value or _dev[name] for name, value in _secrets.items()}
+
+SECRET_KEY = _secrets["SECRET_KEY"]
+# Field-encryption keys: comma-separated Fernet keys, newest first; older keys still decrypt (rotation).
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in _secrets["BEACON_FIELD_KEYS"].split(",") if k.strip()]
+AUDIT_HASH_KEY = _secrets["BEACON_AUDIT_KEY"]
+BLIND_INDEX_KEY = _secrets["BEACON_BLIND_INDEX_KEY"]
+
+DEBUG = envbool("DEBUG", False) and not PRODUCTION
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_htmx",
+    "audit",
+    "directory",
+    "accounts",
+    "alerts",
+    "beacon",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "utilities.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Default deny: every view needs a signed-in user unless marked @login_not_required (Django 5.1+).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.SessionLimitsMiddleware",
+    "accounts.middleware.MFARequiredMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "utilities.middleware.NoStoreMiddleware",
+]
+
+ROOT_URLCONF = "beacon.urls"
+WSGI_APPLICATION = "beacon.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "beacon.context_processors.beacon",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": parse_database_url(env("DATABASE_URL") or "sqlite:///var/beacon.sqlite3", base_dir=BASE_DIR),
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Argon2 first (issue #2, ASVS 2.4); the others only verify hashes made before a change of hasher.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Sessions (issue #2): server-side, idle timeout and absolute limit enforced by SessionLimitsMiddleware.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_IDLE_TIMEOUT = envint("BEACON_SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = envint("BEACON_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_NAME = "beacon_session"
+CSRF_COOKIE_NAME = "beacon_csrf"
+LANGUAGE_COOKIE_NAME = "beacon_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Lockout (issue #2): per account and per client address, within a sliding window.
+LOCKOUT_ACCOUNT_FAILURES = envint("BEACON_LOCKOUT_ACCOUNT_FAILURES", 5)
+LOCKOUT_ADDRESS_FAILURES = envint("BEACON_LOCKOUT_ADDRESS_FAILURES", 20)
+LOCKOUT_WINDOW_SECONDS = envint("BEACON_LOCKOUT_WINDOW_SECONDS", 15 * 60)
+LOCKOUT_ADDRESS_BLOCK_SECONDS = envint("BEACON_LOCKOUT_ADDRESS_BLOCK_SECONDS", 15 * 60)
+# Behind a reverse proxy, the number of proxies whose X-Forwarded-For entries are trusted.
+TRUSTED_PROXY_COUNT = envint("BEACON_TRUSTED_PROXY_COUNT", 0)
+
+OTP_TOTP_ISSUER = env("BEACON_OTP_ISSUER") or "Beacon"
+MFA_RECOVERY_CODES = 10
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env("TIME_ZONE") or "America/Port_of_Spain"
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
+
+# The country this instance serves (reports, GLOTIP, maps).
+BEACON_COUNTRY_ISO3 = env("BEACON_COUNTRY_ISO3") or "TTO"
+BEACON_COUNTRY_NAME = env("BEACON_COUNTRY_NAME") or "Trinidad and Tobago"
+BEACON_SITE_URL = (env("BEACON_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+EMAIL_HOST = env("EMAIL_HOST") or "127.0.0.1"
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "beacon@localhost"
+EMAIL_BACKEND = env("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_TIMEOUT = 10
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if TRUSTED_PROXY_COUNT:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Logs carry ids and request ids, never personal data (issue #10); the formatter adds the request id.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "utilities.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL") or "INFO"},
+    "loggers": {
+        # Django's request logger would print URLs and exception text; Beacon's URLs hold no personal data
+        # but exception text can, so only the status line is kept at WARNING.
+        "django.request": {"level": "ERROR", "propagate": True},
+        "django.server": {"level": "WARNING", "propagate": True},
+    },
+}

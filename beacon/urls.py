@@ -1,0 +1,19 @@
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from beacon import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("directory/", include("directory.urls")),
+    path("audit/", include("audit.urls")),
+    path("notifications/", include("alerts.urls")),
+    path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),
+]
+
+handler400 = "beacon.errors.bad_request"
+handler403 = "beacon.errors.permission_denied"
+handler404 = "beacon.errors.page_not_found"
+handler500 = "beacon.errors.server_error"

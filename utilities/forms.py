@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class BootstrapMixin:
+    """Gives widgets Bootstrap's classes and marks invalid fields for screen readers."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            widget = field.widget
+            css = widget.attrs.get("class", "")
+            if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple)):
+                extra = "form-check-input"
+            elif isinstance(widget, (forms.Select, forms.SelectMultiple)):
+                extra = "form-select"
+            else:
+                extra = "form-control"
+            widget.attrs["class"] = f"{css} {extra}".strip()
+            if self.is_bound and name in self.errors:
+                widget.attrs["class"] += " is-invalid"
+                widget.attrs["aria-invalid"] = "true"
+                widget.attrs["aria-describedby"] = f"{self.prefix + '-' if self.prefix else ''}{name}-errors"
+
+
+class VersionedForm(forms.Form):
+    """Carries the record version the form was loaded at (optimistic locking)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
