@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import LEADERSHIP, ROLES
+from accounts.permissions import LEADERSHIP, ROLES, effective
 from utilities.querysets import RestrictedQuerySet
 
 
@@ -92,7 +92,13 @@ class User(AbstractUser):
         codes: set[str] = set()
         for perms in self.roles.values_list("permissions", flat=True):
             codes.update(perms or [])
-        return frozenset(codes)
+        return effective(codes, in_home_unit=self.in_home_unit)
+
+    @cached_property
+    def in_home_unit(self) -> bool:
+        return bool(self.agency_id) and type(self).agency.field.related_model.objects.filter(
+            pk=self.agency_id, is_home_unit=True
+        ).exists()
 
     @property
     def is_leadership(self) -> bool:
@@ -112,7 +118,7 @@ class User(AbstractUser):
         return all(self.has_perm(perm, obj) for perm in perm_list)
 
     def forget_cached_permissions(self) -> None:
-        for name in ("role_codes", "permission_codes"):
+        for name in ("role_codes", "permission_codes", "in_home_unit"):
             self.__dict__.pop(name, None)
 
 

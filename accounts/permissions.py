@@ -19,6 +19,11 @@ PERMISSIONS: dict[str, object] = {
     "audit.view_log": _("Browse and filter the whole audit log"),
 }
 
+# Permissions a user outside the home unit (a partner agency's staff) may hold. Every other permission takes
+# effect only for members of the home unit, whatever roles an administrator hands out: a role given to the
+# wrong person at a shelter or police station never opens the unit's records (issue #2).
+PARTNER_PERMISSIONS: set[str] = set()
+
 # Roles, in the order the permission matrix shows them.
 ROLES: dict[str, object] = {
     "director": _("Director"),
@@ -61,7 +66,13 @@ def check_code(code: str) -> str:
     return code
 
 
+def effective(codes, *, in_home_unit: bool) -> frozenset[str]:
+    return frozenset(codes if in_home_unit else (c for c in codes if c in PARTNER_PERMISSIONS))
+
+
 def _check_catalogue() -> None:
+    for code in PARTNER_PERMISSIONS:
+        check_code(code)
     for role, codes in DEFAULT_ROLE_PERMISSIONS.items():
         assert role in ROLES, role
         for code in codes:

@@ -49,11 +49,16 @@ GENERIC_LOGIN_ERROR = _(
 )
 
 
-def _safe_next(request: HttpRequest, default: str = "") -> str:
+def _requested_next(request: HttpRequest) -> str:
+    """The ``next`` the request asked for, if it stays on this site; otherwise ""."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
-    return default or reverse("home")
+    return ""
+
+
+def _safe_next(request: HttpRequest, default: str = "") -> str:
+    return _requested_next(request) or default or reverse("home")
 
 
 def _with_next(url: str, next_url: str) -> str:
@@ -92,7 +97,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 sessions.start(request, user)
                 lockout.clear_failures(username)
                 audit.record("auth.login", actor=user, obj=user, details={"step": "password"})
-                next_url = _safe_next(request, "")
+                next_url = _requested_next(request)
                 if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
                     return redirect(_with_next(reverse("accounts:mfa_verify"), next_url))
                 if settings.DEMO_MODE:

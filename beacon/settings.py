@@ -25,7 +25,7 @@ BEACON_ENV = (env("BEACON_ENV") or "development").lower()
 if BEACON_ENV not in {"development", "production", "test"}:
     raise ImproperlyConfigured(f"BEACON_ENV must be development, test or production, not {BEACON_ENV!r}")
 PRODUCTION = BEACON_ENV == "production"
-TESTING = BEACON_ENV == "test" or "pytest" in sys.modules
+TESTING = (BEACON_ENV == "test" or "pytest" in sys.modules) and not PRODUCTION
 
 # Demo mode is switched on by `make run` only. It waives MFA enrolment and shows a banner (issue #2).
 DEMO_MODE = envbool("BEACON_DEMO_MODE", False)
@@ -162,6 +162,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if TESTING:
+    # The suite creates dozens of named users per test class; MD5 keeps that quick. Argon2 stays second so the
+    # suite can still check it (tests/test_auth.py), and production never sees this branch.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -18,10 +18,18 @@ class BootstrapMixin:
             else:
                 extra = "form-control"
             widget.attrs["class"] = f"{css} {extra}".strip()
-            if self.is_bound and name in self.errors:
-                widget.attrs["class"] += " is-invalid"
-                widget.attrs["aria-invalid"] = "true"
-                widget.attrs["aria-describedby"] = f"{self.prefix + '-' if self.prefix else ''}{name}-errors"
+
+    def full_clean(self):
+        # Marking invalid fields after validation (not in __init__, which would validate too early).
+        super().full_clean()
+        for name in self._errors or {}:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            attrs = field.widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = f"{self.add_prefix(name)}-errors"
 
 
 class VersionedForm(forms.Form):
