@@ -17,6 +17,19 @@ PERMISSIONS: dict[str, object] = {
     "directory.manage_agencies": _("Create and edit agencies"),
     # audit
     "audit.view_log": _("Browse and filter the whole audit log"),
+    # intake (issue #3)
+    "intake.create_report": _("Record reports from any channel"),
+    "intake.view_all_reports": _("See every report (others see what they recorded or were assigned)"),
+    "intake.triage": _("Triage reports: priority, target dates, link duplicates, close"),
+    "intake.assign": _("Assign reports to investigators"),
+    # screening (issue #3)
+    "screening.screen": _("Screen reports assigned to you"),
+    "screening.screen_any": _("Screen any report"),
+    "screening.decide": _("Record the identification decision (authorised officer)"),
+    # cases
+    "cases.view_all": _("See every case (leadership)"),
+    # alerts
+    "alerts.manage_rules": _("Change who is alerted on which event"),
 }
 
 # Permissions a user outside the home unit (a partner agency's staff) may hold. Every other permission takes
@@ -40,13 +53,26 @@ ROLES: dict[str, object] = {
 
 LEADERSHIP = {"director", "deputy_director", "head_of_investigations"}
 
+_LEADERS = {
+    "accounts.view_all_users",
+    "intake.create_report",
+    "intake.view_all_reports",
+    "intake.triage",
+    "intake.assign",
+    "screening.screen_any",
+    "screening.decide",
+    "cases.view_all",
+}
+
 DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
-    "director": {"accounts.view_all_users", "audit.view_log"},
-    "deputy_director": {"accounts.view_all_users"},
-    "head_of_investigations": set(),
-    "investigator": set(),
-    "victim_care_officer": set(),
-    "intake_officer": set(),
+    # The SOP: the Head of Investigations triages, assigns and decides; the Director and Deputy can do all
+    # of it; investigators screen what they are assigned; intake officers record reports and see them all.
+    "director": _LEADERS | {"audit.view_log", "alerts.manage_rules"},
+    "deputy_director": set(_LEADERS),
+    "head_of_investigations": _LEADERS - {"accounts.view_all_users"},
+    "investigator": {"intake.create_report", "screening.screen"},
+    "victim_care_officer": {"intake.create_report"},
+    "intake_officer": {"intake.create_report", "intake.view_all_reports"},
     "analyst": set(),
     "service_provider_staff": set(),
     "system_administrator": {
@@ -55,6 +81,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
         "accounts.view_all_users",
         "directory.manage_agencies",
         "audit.view_log",
+        "alerts.manage_rules",
     },
     "auditor": {"audit.view_log", "accounts.view_all_users"},
 }

@@ -28,6 +28,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    rule = models.ForeignKey("alerts.AlertRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -38,3 +41,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class AlertRule(models.Model):
+    """Who is alerted on which event (issue #3). Defaults follow the unit's SOP; administrators edit them."""
+
+    event = models.CharField(_("event"), max_length=60, db_index=True)
+    target_roles = models.JSONField(_("roles alerted"), default=list, blank=True)
+    target_assignee = models.BooleanField(_("alert the assigned investigator"), default=False)
+    target_users = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("named users"), blank=True, related_name="+")
+    urgent = models.BooleanField(_("urgent: must be acknowledged"), default=False)
+    send_email = models.BooleanField(_("also send an email"), default=True)
+    escalate_after_minutes = models.PositiveIntegerField(_("escalate if not acknowledged after (minutes)"), null=True, blank=True)
+    escalate_to_roles = models.JSONField(_("escalate to roles"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
+        ordering = ["event", "id"]
+
+    def __str__(self) -> str:
+        return self.event

@@ -96,10 +96,15 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "audit",
     "directory",
     "accounts",
     "alerts",
+    "intake",
+    "screening",
+    "cases",
     "beacon",
 ]
 
@@ -238,6 +243,22 @@ EMAIL_BACKEND = env("EMAIL_BACKEND") or (
     else "django.core.mail.backends.console.EmailBackend"
 )
 EMAIL_TIMEOUT = 10
+
+# Background work (emails, escalations): django-tasks with its database backend, so `make run` needs no
+# extra server and several workers can share one queue (issue #3). Tests run tasks in-process.
+TASKS = {
+    "default": {
+        "BACKEND": env("BEACON_TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# Target times of the SOP (hours), overridable per deployment.
+INTAKE_ACK_HOURS = {"urgent": envint("BEACON_ACK_HOURS_URGENT", 2), "priority": envint("BEACON_ACK_HOURS_PRIORITY", 8), "routine": envint("BEACON_ACK_HOURS_ROUTINE", 24)}
+INTAKE_SCREENING_DAYS = {"urgent": envint("BEACON_SCREEN_DAYS_URGENT", 1), "priority": envint("BEACON_SCREEN_DAYS_PRIORITY", 3), "routine": envint("BEACON_SCREEN_DAYS_ROUTINE", 7)}
+PUBLIC_FORM_MAX_PER_HOUR = envint("BEACON_PUBLIC_FORM_MAX_PER_HOUR", 5)
+PUBLIC_FORM_MAX_FILE_BYTES = envint("BEACON_PUBLIC_FORM_MAX_FILE_BYTES", 5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -10,6 +10,11 @@ urlpatterns = [
     path("directory/", include("directory.urls")),
     path("audit/", include("audit.urls")),
     path("notifications/", include("alerts.urls")),
+    path("notifications/rules/", include("alerts.rule_urls")),
+    path("reports/", include("intake.urls")),
+    path("screening/", include("screening.urls")),
+    path("cases/", include("cases.urls")),
+    path("report/", include("intake.public_urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),
 ]
 

@@ -1,0 +1,16 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Event(models.TextChoices):
+    """Events alert rules react to (issue #3). Later domains add theirs here."""
+
+    REPORT_CREATED = "report.created", _("New report")
+    REPORT_CHILD = "report.child", _("Report involving a child")
+    REPORT_DANGER = "report.immediate_danger", _("Someone in immediate danger")
+    REPORT_ASSIGNED = "report.assigned", _("Report assigned")
+    ACK_OVERDUE = "report.ack_overdue", _("Acknowledgement overdue")
+    SCREENING_OVERDUE = "report.screening_overdue", _("Screening overdue")
+    DECISION_RECORDED = "decision.recorded", _("Decision recorded")
+    CASE_OPENED = "case.opened", _("Case opened")
+    ESCALATION = "alert.escalated", _("Unacknowledged alert escalated")

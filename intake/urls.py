@@ -1,0 +1,7 @@
+from django.urls import path
+
+from intake import views
+
+app_name = "intake"
+
+urlpatterns = []
