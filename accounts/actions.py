@@ -21,6 +21,7 @@ from alerts.actions import notify
 from audit import log as audit
 from utilities.locking import check_version
 
+
 def users_with_permission(code: str):
     """Active users holding ``code`` through any of their roles (JSON lookups differ per database, and the
     role table is tiny, so the roles are filtered in Python)."""

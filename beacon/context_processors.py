@@ -1,15 +1,21 @@
 from django.conf import settings
 
+NAV_PERMS = {
+    "manage_users": ("accounts.manage_users",),
+    "manage_roles": ("accounts.manage_roles",),
+    "view_audit": ("audit.view_log",),
+    "manage_agencies": ("directory.manage_agencies",),
+    "manage_alert_rules": ("alerts.manage_rules",),
+    "reports": ("intake.create_report", "intake.view_all_reports", "screening.screen", "screening.screen_any"),
+    "cases": ("cases.view_all", "intake.create_report", "screening.screen"),
+}
+
 
 def beacon(request):
     user = getattr(request, "user", None)
+    signed_in = bool(user and user.is_authenticated)
     return {
         "DEMO_MODE": settings.DEMO_MODE,
         "COUNTRY_NAME": settings.BEACON_COUNTRY_NAME,
-        "nav_perms": {
-            "manage_users": bool(user and user.is_authenticated and user.has_perm("accounts.manage_users")),
-            "manage_roles": bool(user and user.is_authenticated and user.has_perm("accounts.manage_roles")),
-            "view_audit": bool(user and user.is_authenticated and user.has_perm("audit.view_log")),
-            "manage_agencies": bool(user and user.is_authenticated and user.has_perm("directory.manage_agencies")),
-        },
+        "nav_perms": {key: signed_in and any(user.has_perm(code) for code in codes) for key, codes in NAV_PERMS.items()},
     }

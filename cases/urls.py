@@ -4,4 +4,7 @@ from cases import views
 
 app_name = "cases"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.case_list, name="case_list"),
+    path("<int:pk>/", views.case_detail, name="case_detail"),
+]

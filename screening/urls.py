@@ -4,4 +4,8 @@ from screening import views
 
 app_name = "screening"
 
-urlpatterns = []
+urlpatterns = [
+    path("report/<int:report_pk>/", views.screen, name="screen"),
+    path("<int:pk>/", views.screening_detail, name="screening_detail"),
+    path("instruments/", views.instrument_list, name="instrument_list"),
+]

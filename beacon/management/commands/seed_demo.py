@@ -57,7 +57,7 @@ class Command(BaseCommand):
 
     def print_logins(self):
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s)" % demo.DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {demo.DEMO_PASSWORD})")
         for username, first, last, agency, role_codes, _title in demo.USERS:
             self.stdout.write(f"  {username:<14} {first + ' ' + last:<20} {agency:<13} {', '.join(role_codes)}")
         self.stdout.write("")
