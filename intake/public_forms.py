@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from intake import filetypes
@@ -18,7 +19,7 @@ from intake.choices import AgeGroup, Exploitation, Sex
 from utilities.forms import BootstrapMixin
 
 # Bots fill every field; people never see this one (hidden by CSS, skipped by keyboard and screen readers).
-HONEYPOT = "website"
+HONEYPOT = "website"  # the name of the field of PublicFormBase below
 MAX_FILES = 3
 NARRATIVE_MAX = 5000
 EARLIEST_DATE = datetime.date(1950, 1, 1)
@@ -26,29 +27,30 @@ PHONE_RE = re.compile(r"^[0-9+()./ -]{7,30}$")
 CODE_RE = re.compile(r"^[A-Z0-9]{12}$")
 
 
+def _file_input() -> forms.FileInput:
+    return forms.FileInput(attrs={"accept": ",".join(filetypes.ACCEPTED)})
+
+
 def _date_input() -> forms.DateInput:
     # type=date gives phones their date picker; ISO is what browsers send back.
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class PublicFormMixin(BootstrapMixin):
+class PublicFormBase(BootstrapMixin, forms.Form):
     """The honeypot and up to three files, shared by the report form and the "add information" form."""
+
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+    file_1 = forms.FileField(label=format_lazy("{} 1", _("File")), required=False, max_length=200, widget=_file_input())
+    file_2 = forms.FileField(label=format_lazy("{} 2", _("File")), required=False, max_length=200, widget=_file_input())
+    file_3 = forms.FileField(label=format_lazy("{} 3", _("File")), required=False, max_length=200, widget=_file_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[HONEYPOT] = forms.CharField(
-            label=_("Leave this field empty"),
-            required=False,
-            max_length=200,
-            widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
-        )
-        for i in range(1, MAX_FILES + 1):
-            self.fields[f"file_{i}"] = forms.FileField(
-                label=_("Photo or document %(number)s") % {"number": i},
-                required=False,
-                max_length=200,
-                widget=forms.ClearableFileInput(attrs={"accept": ",".join(filetypes.ACCEPTED)}),
-            )
         self._sniffed: dict[str, str] = {}
 
     @property
@@ -99,7 +101,7 @@ class PublicFormMixin(BootstrapMixin):
         return files
 
 
-class PublicReportForm(PublicFormMixin, forms.Form):
+class PublicReportForm(PublicFormBase):
     narrative = forms.CharField(
         label=_("What happened?"),
         max_length=NARRATIVE_MAX,
@@ -147,17 +149,15 @@ class PublicReportForm(PublicFormMixin, forms.Form):
         help_text=_("Leave this unticked to stay anonymous. If you tick it, give a phone number or an email below."),
         required=False,
     )
-    reporter_name = forms.CharField(label=_("Your name, or a name we can call you"), required=False, max_length=200)
+    reporter_name = forms.CharField(
+        label=_("Your name, or a name we can call you"), required=False, max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
     reporter_phone = forms.CharField(
         label=_("Phone number"), required=False, max_length=30, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})
     )
     reporter_email = forms.EmailField(label=_("Email"), required=False, max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
 
     CONTACT_FIELDS = ("reporter_name", "reporter_phone", "reporter_email")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reporter_name"].widget.attrs["autocomplete"] = "off"
 
     def clean_reporter_phone(self):
         phone = self.cleaned_data["reporter_phone"]
@@ -204,7 +204,8 @@ class PublicReportForm(PublicFormMixin, forms.Form):
             "victim_nationality": data["victim_nationality"],
             "victim_language": data["victim_language"],
             "exploitation": list(data["exploitation"]),
-            "child_involved": data["child_involved"] or data["victim_age_group"] == AgeGroup.CHILD,
+            # Choosing "child" or "children and adults" says a child is involved: the SOP treats that as urgent.
+            "child_involved": data["child_involved"] or data["victim_age_group"] in {AgeGroup.CHILD, AgeGroup.MIXED},
             "immediate_danger": data["immediate_danger"],
             "medical_need": data["medical_need"],
             "named_persons": data["named_persons"],
@@ -215,7 +216,7 @@ class PublicReportForm(PublicFormMixin, forms.Form):
         }
 
 
-class PublicAdditionForm(PublicFormMixin, forms.Form):
+class PublicAdditionForm(PublicFormBase):
     code = forms.CharField(
         label=_("Your code"),
         help_text=_("The code you were given when you sent your report, like ABCD-EFGH-JKLM."),

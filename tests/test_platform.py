@@ -122,6 +122,10 @@ class DemoDataTests(TestCase):
         roles = set(User.objects.values_list("roles__code", flat=True))
         self.assertTrue({"director", "head_of_investigations", "service_provider_staff", "auditor"} <= roles)
         self.assertTrue(verify_chain().ok)
+        from intake.choices import Status
+        from intake.models import Report
+
+        self.assertEqual(set(Report.objects.values_list("status", flat=True)), set(Status.values))
 
 
 class ShellTests(BeaconTestCase):

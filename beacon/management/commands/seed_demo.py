@@ -6,6 +6,7 @@ from accounts import actions as account_actions
 from accounts.models import Role, User
 from accounts.roles import sync_roles
 from beacon import demo
+from beacon.demo_reports import seed_reports
 from directory import actions as directory_actions
 from directory.models import Agency
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             sync_roles()
             created = self.seed_platform()
+            created += seed_reports({u.username: u for u in User.objects.all()})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new records)."))
         if not options["quiet_logins"]:
             self.print_logins()
