@@ -23,6 +23,9 @@ run: $(VENV)/.runtime
 	BEACON_DEMO_MODE=1 $(BIN)/python manage.py collectstatic --noinput -v 0
 	BEACON_DEMO_MODE=1 $(BIN)/python manage.py seed_demo
 	@echo "Beacon (demo mode) at http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
+	@# The task worker (alert emails, escalations, overdue checks) runs beside the web server and stops with it.
+	BEACON_DEMO_MODE=1 $(BIN)/python manage.py beacon_worker --verbosity 0 & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	BEACON_DEMO_MODE=1 $(BIN)/gunicorn beacon.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --log-level warning
 
 test: $(VENV)/.dev

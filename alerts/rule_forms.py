@@ -26,29 +26,41 @@ class UnitMemberChoiceField(forms.ModelMultipleChoiceField):
 class AlertRuleForm(BootstrapMixin, forms.Form):
     event = forms.ChoiceField(label=_("Event"), choices=Event.choices)
     target_roles = forms.MultipleChoiceField(
-        label=_("Roles alerted"), choices=_role_choices, widget=forms.CheckboxSelectMultiple, required=False,
+        label=_("Roles alerted"),
+        choices=_role_choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         help_text=_("Everyone in the unit holding one of these roles."),
-    )  # fmt: skip
+    )
     target_assignee = forms.BooleanField(
-        label=_("Alert the assigned investigator"), required=False,
+        label=_("Alert the assigned investigator"),
+        required=False,
         help_text=_("For events about a report that has been assigned."),
-    )  # fmt: skip
+    )
     target_users = UnitMemberChoiceField(
-        label=_("Named users"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple, required=False,
+        label=_("Named users"),
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         help_text=_("Active members of the unit only."),
-    )  # fmt: skip
+    )
     urgent = forms.BooleanField(
-        label=_("Urgent: must be acknowledged"), required=False,
+        label=_("Urgent: must be acknowledged"),
+        required=False,
         help_text=_("Shown in red until each recipient acknowledges it."),
-    )  # fmt: skip
+    )
     send_email = forms.BooleanField(
-        label=_("Also send an email"), required=False,
+        label=_("Also send an email"),
+        required=False,
         help_text=_("The email only says there is something to see in Beacon, with a link: never any details."),
-    )  # fmt: skip
+    )
     escalate_after_minutes = forms.IntegerField(
-        label=_("Escalate if not acknowledged after (minutes)"), required=False, min_value=1, max_value=7 * 24 * 60,
+        label=_("Escalate if not acknowledged after (minutes)"),
+        required=False,
+        min_value=1,
+        max_value=7 * 24 * 60,
         help_text=_("Urgent alerts only. Leave empty for no escalation."),
-    )  # fmt: skip
+    )
     escalate_to_roles = forms.MultipleChoiceField(
         label=_("Escalate to roles"), choices=_role_choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -57,19 +69,34 @@ class AlertRuleForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._describe_with_help()
-        self.fields["target_users"].queryset = User.objects.filter(is_active=True, agency__is_home_unit=True).select_related("agency").order_by("username")
+        self._describe()
+        self.fields["target_users"].queryset = (
+            User.objects.filter(is_active=True, agency__is_home_unit=True).select_related("agency").order_by("username")
+        )
 
-    def _describe_with_help(self) -> None:
-        # Screen readers announce the help text with the field (checkbox groups: on their fieldset).
+    def _describe(self) -> None:
+        """Point each field at its help text and errors for screen readers, including errors the action adds
+        after validation (checkbox groups are described on their fieldset)."""
         for name, field in self.fields.items():
-            if field.help_text and not isinstance(field.widget, forms.CheckboxSelectMultiple):
-                ids = {f"{self.add_prefix(name)}-help", *field.widget.attrs.get("aria-describedby", "").split()}
-                field.widget.attrs["aria-describedby"] = " ".join(sorted(i for i in ids if i))
+            if isinstance(field.widget, forms.CheckboxSelectMultiple):
+                continue
+            attrs, prefixed = field.widget.attrs, self.add_prefix(name)
+            ids = [f"{prefixed}-help"] if field.help_text else []
+            if self._errors and name in self._errors:
+                ids.append(f"{prefixed}-errors")
+                attrs["aria-invalid"] = "true"
+                if "is-invalid" not in attrs.get("class", "").split():
+                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            if ids:
+                attrs["aria-describedby"] = " ".join(ids)
 
     def full_clean(self):
-        super().full_clean()  # marks invalid fields, pointing aria-describedby at their errors only
-        self._describe_with_help()
+        super().full_clean()
+        self._describe()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        self._describe()
 
     def rule_fields(self) -> dict:
         """The cleaned values, as the rule actions take them."""

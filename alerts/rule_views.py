@@ -74,7 +74,9 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = AlertRuleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.update_rule(rule, actor=request.user, version=form.cleaned_data["version"] or 0, **form.rule_fields())
+            actions.update_rule(
+                rule, actor=request.user, version=form.cleaned_data["version"] or 0, **form.rule_fields()
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

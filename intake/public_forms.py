@@ -45,9 +45,9 @@ class PublicFormBase(BootstrapMixin, forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
-    file_1 = forms.FileField(label=format_lazy("{} 1", _("File")), required=False, max_length=200, widget=_file_input())
-    file_2 = forms.FileField(label=format_lazy("{} 2", _("File")), required=False, max_length=200, widget=_file_input())
-    file_3 = forms.FileField(label=format_lazy("{} 3", _("File")), required=False, max_length=200, widget=_file_input())
+    file_1 = forms.FileField(label=format_lazy("{} 1", _("File")), required=False, widget=_file_input())
+    file_2 = forms.FileField(label=format_lazy("{} 2", _("File")), required=False, widget=_file_input())
+    file_3 = forms.FileField(label=format_lazy("{} 3", _("File")), required=False, widget=_file_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,10 +56,6 @@ class PublicFormBase(BootstrapMixin, forms.Form):
     @property
     def file_fields(self):
         return [self[f"file_{i}"] for i in range(1, MAX_FILES + 1)]
-
-    @property
-    def honeypot_field(self):
-        return self[HONEYPOT]
 
     def _clean_upload(self, name: str):
         upload = self.cleaned_data.get(name)
@@ -97,7 +93,9 @@ class PublicFormBase(BootstrapMixin, forms.Form):
             upload = self.cleaned_data.get(name)
             if upload:
                 upload.seek(0)
-                files.append(SimpleUploadedFile((upload.name or "file")[:200], upload.read(), content_type=self._sniffed[name]))
+                files.append(
+                    SimpleUploadedFile((upload.name or "file")[:200], upload.read(), content_type=self._sniffed[name])
+                )
         return files
 
 
@@ -117,14 +115,27 @@ class PublicReportForm(PublicFormBase):
     )
     incident_from = forms.DateField(label=_("When did it start?"), required=False, widget=_date_input())
     incident_to = forms.DateField(
-        label=_("When did it end?"), help_text=_("Leave empty if it is still happening or you are not sure."), required=False, widget=_date_input()
+        label=_("When did it end?"),
+        help_text=_("Leave empty if it is still happening or you are not sure."),
+        required=False,
+        widget=_date_input(),
     )
-    victim_count = forms.IntegerField(label=_("How many people may be affected?"), required=False, min_value=1, max_value=9999)
+    victim_count = forms.IntegerField(
+        label=_("How many people may be affected?"), required=False, min_value=1, max_value=9999
+    )
     victim_sex = forms.ChoiceField(
-        label=_("Are they women or girls, men or boys?"), choices=Sex.choices, initial=Sex.UNKNOWN, widget=forms.RadioSelect
+        label=_("Are they women or girls, men or boys?"),
+        choices=Sex.choices,
+        initial=Sex.UNKNOWN,
+        required=False,
+        widget=forms.RadioSelect,
     )
     victim_age_group = forms.ChoiceField(
-        label=_("How old are they?"), choices=AgeGroup.choices, initial=AgeGroup.UNKNOWN, widget=forms.RadioSelect
+        label=_("How old are they?"),
+        choices=AgeGroup.choices,
+        initial=AgeGroup.UNKNOWN,
+        required=False,
+        widget=forms.RadioSelect,
     )
     victim_nationality = forms.CharField(label=_("Where are they from? (country)"), required=False, max_length=60)
     victim_language = forms.CharField(label=_("What language do they speak?"), required=False, max_length=60)
@@ -150,12 +161,20 @@ class PublicReportForm(PublicFormBase):
         required=False,
     )
     reporter_name = forms.CharField(
-        label=_("Your name, or a name we can call you"), required=False, max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label=_("Your name, or a name we can call you"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     reporter_phone = forms.CharField(
-        label=_("Phone number"), required=False, max_length=30, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})
+        label=_("Phone number"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
-    reporter_email = forms.EmailField(label=_("Email"), required=False, max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    reporter_email = forms.EmailField(
+        label=_("Email"), required=False, max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
 
     CONTACT_FIELDS = ("reporter_name", "reporter_phone", "reporter_email")
 
@@ -171,19 +190,30 @@ class PublicReportForm(PublicFormBase):
         tomorrow = timezone.localdate() + datetime.timedelta(days=1)
         for name, value in (("incident_from", start), ("incident_to", end)):
             if value and not EARLIEST_DATE <= value <= tomorrow:
-                self.add_error(name, forms.ValidationError(_("This date is in the future or too long ago."), code="date_range"))
+                self.add_error(
+                    name, forms.ValidationError(_("This date is in the future or too long ago."), code="date_range")
+                )
         if start and end and end < start and not self.has_error("incident_to"):
-            self.add_error("incident_to", forms.ValidationError(_("The end cannot be before the start."), code="date_order"))
+            self.add_error(
+                "incident_to", forms.ValidationError(_("The end cannot be before the start."), code="date_order")
+            )
         given = [name for name in self.CONTACT_FIELDS if data.get(name)]
         if data.get("contact_me"):
             if not data.get("reporter_phone") and not data.get("reporter_email"):
-                self.add_error("contact_me", forms.ValidationError(_("To be contacted, give a phone number or an email."), code="contact_missing"))
+                self.add_error(
+                    "contact_me",
+                    forms.ValidationError(
+                        _("To be contacted, give a phone number or an email."), code="contact_missing"
+                    ),
+                )
         elif given:
             # Never keep contact details the person did not clearly agree to give (issue #3).
             self.add_error(
                 "contact_me",
                 forms.ValidationError(
-                    _("You wrote contact details but did not tick \"You may contact me\". Tick it, or delete the details to stay anonymous."),
+                    _(
+                        'You wrote contact details but did not tick "You may contact me". Tick it, or delete the details to stay anonymous.'
+                    ),
                     code="contact_unconfirmed",
                 ),
             )
@@ -199,8 +229,8 @@ class PublicReportForm(PublicFormBase):
             "incident_from": data["incident_from"],
             "incident_to": data["incident_to"],
             "victim_count": data["victim_count"],
-            "victim_sex": data["victim_sex"],
-            "victim_age_group": data["victim_age_group"],
+            "victim_sex": data["victim_sex"] or Sex.UNKNOWN,
+            "victim_age_group": data["victim_age_group"] or AgeGroup.UNKNOWN,
             "victim_nationality": data["victim_nationality"],
             "victim_language": data["victim_language"],
             "exploitation": list(data["exploitation"]),
@@ -223,11 +253,15 @@ class PublicAdditionForm(PublicFormBase):
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
-    text = forms.CharField(label=_("What do you want to add?"), max_length=NARRATIVE_MAX, widget=forms.Textarea(attrs={"rows": 8}))
+    text = forms.CharField(
+        label=_("What do you want to add?"), max_length=NARRATIVE_MAX, widget=forms.Textarea(attrs={"rows": 8})
+    )
 
     def clean_code(self):
         raw = "".join(ch for ch in self.cleaned_data["code"].upper() if ch.isalnum())
         # Only the shape is checked here: whether such a code exists is never told (issue #3).
         if not CODE_RE.match(raw):
-            raise forms.ValidationError(_("A code has 12 letters and numbers, like ABCD-EFGH-JKLM."), code="code_format")
+            raise forms.ValidationError(
+                _("A code has 12 letters and numbers, like ABCD-EFGH-JKLM."), code="code_format"
+            )
         return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"

@@ -8,4 +8,5 @@ app_name = "public"
 
 urlpatterns = [
     path("", public.report_form, name="report"),
+    path("add/", public.add_information, name="add"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,11 +30,15 @@ class RouteToCaseTests(IntakeTestCase):
     """The whole route, each alert reaching the right users and nobody else."""
 
     def test_public_report_to_opened_case(self):
-        report, code = actions.create_public_report(
-            narrative="My cousin (16) was brought from Venezuela and is kept in a bar in San Fernando.",
-            child_involved=True, victim_age_group="child", victim_sex="female", victim_count=1,
+        # A member of the public files the report anonymously through the public form, in Spanish.
+        response = Client(HTTP_ACCEPT_LANGUAGE="es", REMOTE_ADDR="198.51.100.20").post(
+            reverse("public:report"),
+            {"narrative": "Mi prima de 16 años fue traída de Venezuela y la tienen en un bar en San Fernando.",
+             "victim_age_group": "child", "victim_sex": "female", "victim_count": "1", "exploitation": ["sexual"]},
         )  # fmt: skip
-        self.assertTrue(code)
+        self.assertEqual(response.status_code, 200)
+        self.assertRegex(response.content.decode(), r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+        report = Report.objects.get()
         self.assertEqual(report.channel, "public_form")
         self.assertEqual(report.urgency, "urgent")
         self.assertEqual(recipients("report.created"), {"director", "hoi"})

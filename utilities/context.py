@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextvars
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -31,3 +33,15 @@ def activate(ctx: RequestContext) -> contextvars.Token:
 
 def deactivate(token: contextvars.Token) -> None:
     _current.reset(token)
+
+
+@contextmanager
+def without_client_details() -> Iterator[None]:
+    """Audit rows written inside keep the request id but no client address or browser: the append-only log
+    must never be able to point at an anonymous reporter (issue #3)."""
+    ctx = current()
+    token = activate(RequestContext(request_id=ctx.request_id) if ctx else RequestContext())
+    try:
+        yield
+    finally:
+        deactivate(token)

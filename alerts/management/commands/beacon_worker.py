@@ -49,7 +49,9 @@ def enqueue_periodic_checks(*, backend_name: str = DEFAULT_TASK_BACKEND_ALIAS, m
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_PERIODIC_LOCK])
-        busy = Q(status=TaskResultStatus.READY) | Q(status=TaskResultStatus.RUNNING, started_at__gte=now - STALE_RUNNING)
+        busy = Q(status=TaskResultStatus.READY) | Q(
+            status=TaskResultStatus.RUNNING, started_at__gte=now - STALE_RUNNING
+        )
         if min_gap_seconds:
             busy |= Q(enqueued_at__gte=now - timedelta(seconds=min_gap_seconds))
         if DBTaskResult.objects.filter(busy, task_path=task.module_path, backend_name=backend_name).exists():
@@ -91,26 +93,61 @@ class Command(BaseCommand):
     help = "Run Beacon's background worker: emails, overdue checks and escalations (issue #3)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--once", action="store_true", help="Run one cycle (periodic checks, then every queued task) and exit.")
-        parser.add_argument("--interval", type=valid_interval, default=5.0, help="Seconds to sleep between cycles (default: %(default)s).")
         parser.add_argument(
-            "--periodic-seconds", type=valid_interval, default=60.0,
+            "--once", action="store_true", help="Run one cycle (periodic checks, then every queued task) and exit."
+        )
+        parser.add_argument(
+            "--interval",
+            type=valid_interval,
+            default=5.0,
+            help="Seconds to sleep between cycles (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--periodic-seconds",
+            type=valid_interval,
+            default=60.0,
             help="Seconds between two runs of the periodic checks (default: %(default)s).",
-        )  # fmt: skip
-        parser.add_argument("--queue-name", default=DEFAULT_TASK_QUEUE_NAME, help="Queue to process (default: %(default)s).")
+        )
         parser.add_argument(
-            "--backend", default=DEFAULT_TASK_BACKEND_ALIAS, type=valid_backend_name, dest="backend_name",
+            "--queue-name", default=DEFAULT_TASK_QUEUE_NAME, help="Queue to process (default: %(default)s)."
+        )
+        parser.add_argument(
+            "--backend",
+            default=DEFAULT_TASK_BACKEND_ALIAS,
+            type=valid_backend_name,
+            dest="backend_name",
             help="Task backend to process (default: %(default)s).",
-        )  # fmt: skip
-        parser.add_argument("--worker-id", default="", help="Unique name of this worker (default: host, process id and a random suffix).")
+        )
+        parser.add_argument(
+            "--worker-id",
+            default="",
+            help="Unique name of this worker (default: host, process id and a random suffix).",
+        )
 
-    def handle(self, *, once: bool, interval: float, periodic_seconds: float, queue_name: str, backend_name: str, worker_id: str, verbosity: int, **options) -> None:
+    def handle(
+        self,
+        *,
+        once: bool,
+        interval: float,
+        periodic_seconds: float,
+        queue_name: str,
+        backend_name: str,
+        worker_id: str,
+        verbosity: int,
+        **options,
+    ) -> None:
         worker_id = worker_id or f"{socket.gethostname()[:32]}-{os.getpid()}-{get_random_string(8)}"
         self.stopping = threading.Event()
         self.worker = QueueWorker(
-            queue_names=[queue_name], interval=0, batch=True, backend_name=backend_name, startup_delay=False,
-            max_tasks=None, worker_id=worker_id, excluded_queue_names=[],
-        )  # fmt: skip
+            queue_names=[queue_name],
+            interval=0,
+            batch=True,
+            backend_name=backend_name,
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=worker_id,
+            excluded_queue_names=[],
+        )
         previous = self._install_signal_handlers()
         logger.info("beacon_worker %s started (queue %s)", worker_id, queue_name)
         total = 0
@@ -146,7 +183,9 @@ class Command(BaseCommand):
         if self.stopping.is_set():
             logger.warning("%s again: stopping now", signal.strsignal(signum))
             raise SystemExit(1)
-        logger.warning("%s: finishing the current task, then stopping (send it again to stop now)", signal.strsignal(signum))
+        logger.warning(
+            "%s: finishing the current task, then stopping (send it again to stop now)", signal.strsignal(signum)
+        )
         self.stopping.set()
         self.worker.running = False
 
