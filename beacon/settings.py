@@ -213,6 +213,10 @@ TIME_ZONE = env("TIME_ZONE") or "America/Port_of_Spain"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT") or BASE_DIR / "staticfiles")
+if not PRODUCTION:
+    # Outside production WhiteNoise also serves straight from static/ (no collectstatic needed first).
+    WHITENOISE_USE_FINDERS = True
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
