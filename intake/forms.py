@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from intake.choices import Exploitation, Priority, Urgency
@@ -120,7 +121,7 @@ class LinkForm(BootstrapMixin, forms.Form):
 class ReportFilterForm(BootstrapMixin, forms.Form):
     from intake.choices import Channel, Status
 
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Open")), ("all", _("All")), *Status.choices])
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", pgettext_lazy("reports", "Open")), ("all", _("All")), *Status.choices])
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("All")), *Channel.choices])
     urgency = forms.ChoiceField(label=_("Urgency"), required=False, choices=[("", _("All")), *Urgency.choices])
     assigned = forms.ChoiceField(label=_("Assigned"), required=False, choices=[("", _("Anyone")), ("me", _("To me")), ("none", _("Nobody yet"))])
