@@ -26,8 +26,14 @@ PERMISSIONS: dict[str, object] = {
     "screening.screen": _("Screen reports assigned to you"),
     "screening.screen_any": _("Screen any report"),
     "screening.decide": _("Record the identification decision (authorised officer)"),
-    # cases
+    # cases (issue #4)
     "cases.view_all": _("See every case (leadership)"),
+    "cases.manage_team": _("Add and remove case team members, share cases (besides the case owner)"),
+    "cases.break_glass": _("Use emergency access to a case you are not on (reason required, Director alerted)"),
+    "cases.merge_persons": _("Merge duplicate person records and undo merges"),
+    "cases.view_duplicates": _("See the report of probable duplicate people across the database"),
+    # victim care (issue #4)
+    "care.record": _("Record needs, risks, care and transition plans, services, permits and consent"),
     # alerts
     "alerts.manage_rules": _("Change who is alerted on which event"),
 }
@@ -62,6 +68,10 @@ _LEADERS = {
     "screening.screen_any",
     "screening.decide",
     "cases.view_all",
+    "cases.manage_team",
+    "cases.merge_persons",
+    "cases.view_duplicates",
+    "care.record",
 }
 
 DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -70,8 +80,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
     "director": _LEADERS | {"audit.view_log", "alerts.manage_rules"},
     "deputy_director": set(_LEADERS),
     "head_of_investigations": _LEADERS - {"accounts.view_all_users"},
-    "investigator": {"intake.create_report", "screening.screen"},
-    "victim_care_officer": {"intake.create_report"},
+    "investigator": {"intake.create_report", "screening.screen", "cases.break_glass"},
+    "victim_care_officer": {"intake.create_report", "cases.break_glass", "care.record"},
     "intake_officer": {"intake.create_report", "intake.view_all_reports"},
     "analyst": set(),
     "service_provider_staff": set(),

@@ -13,4 +13,6 @@ class Event(models.TextChoices):
     SCREENING_OVERDUE = "report.screening_overdue", _("Screening overdue")
     DECISION_RECORDED = "decision.recorded", _("Decision recorded")
     CASE_OPENED = "case.opened", _("Case opened")
+    BREAK_GLASS = "case.break_glass", _("Emergency access to a case")
+    PERMIT_EXPIRING = "care.permit_expiring", _("Immigration permit or document expiring")
     ESCALATION = "alert.escalated", _("Unacknowledged alert escalated")

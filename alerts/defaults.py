@@ -9,4 +9,6 @@ DEFAULT_RULES = [
     {"event": "report.screening_overdue", "target_roles": ["head_of_investigations"], "target_assignee": True},
     {"event": "decision.recorded", "target_roles": ["director", "head_of_investigations"], "target_assignee": True},
     {"event": "case.opened", "target_roles": ["director", "head_of_investigations"], "target_assignee": True},
+    {"event": "case.break_glass", "target_roles": ["director"], "urgent": True},
+    {"event": "care.permit_expiring", "target_assignee": True, "target_roles": ["head_of_investigations"]},
 ]

@@ -14,6 +14,8 @@ urlpatterns = [
     path("reports/", include("intake.urls")),
     path("screening/", include("screening.urls")),
     path("cases/", include("cases.urls")),
+    path("people/", include("cases.people_urls")),
+    path("care/", include("care.urls")),
     path("report/", include("intake.public_urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),
 ]

@@ -5,20 +5,47 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import CaseStatus, PersonRole, TeamRole, TraffickingStatus
+from cases.choices import (
+    AgeEstimation,
+    AttachmentKind,
+    CaseStatus,
+    DocumentType,
+    Gender,
+    IdentifierKind,
+    PersonRole,
+    PlaceKind,
+    RelationshipToTrafficker,
+    Sex,
+    ShareScope,
+    TeamRole,
+    TraffickingStatus,
+)
 from utilities.crypto import EncryptedTextField
 from utilities.querysets import RestrictedQuerySet
 
 
 class CaseQuerySet(RestrictedQuerySet):
+    """Need-to-know (issue #4): the team, the unit's leadership, whoever the case is shared with (until the
+    share's end date) and whoever broke the glass (until it expires). Nobody else, whatever their rank."""
+
     def _restrict(self, user, action):
+        if action not in {"view", "change"}:
+            return self.none()
         if user.has_perm("cases.view_all"):
-            return self if action in {"view", "change"} else self.none()
-        if action in {"view", "change"}:
-            return self.filter(models.Q(owner=user) | models.Q(team__user=user)).distinct()
-        return self.none()
+            return self
+        now = timezone.now()
+        mine = (
+            models.Q(owner=user)
+            | models.Q(team__user=user)
+            | models.Q(shares__user=user, shares__until__gte=now.date(), shares__revoked_at__isnull=True)
+            | models.Q(break_glass__user=user, break_glass__expires_at__gt=now)
+        )
+        if action == "change":
+            mine = models.Q(owner=user) | models.Q(team__user=user) | models.Q(break_glass__user=user, break_glass__expires_at__gt=now)
+        return self.filter(pk__in=Case.objects.filter(mine).values("pk"))
 
 
 class Case(models.Model):
@@ -30,6 +57,10 @@ class Case(models.Model):
     deciding_org = models.CharField(_("deciding organisation"), max_length=40)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_cases")
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closure_reason = EncryptedTextField(_("reason for closure"), blank=True)
+    follow_up = EncryptedTextField(_("follow-up after closure"), blank=True)
+    follow_up_due = models.DateField(_("follow up by"), null=True, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = CaseQuerySet.as_manager()
@@ -56,14 +87,255 @@ class CaseMember(models.Model):
         constraints = [models.UniqueConstraint(fields=["case", "user"], name="unique_case_member")]
 
 
-class CasePerson(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="persons")
-    role = models.CharField(_("role"), max_length=20, choices=PersonRole.choices)
-    pseudonym = models.CharField(_("pseudonym"), max_length=60)
-    full_name = EncryptedTextField(_("name"), blank=True)
-    age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
-    sex = models.CharField(_("sex"), max_length=10, blank=True)
+class PersonQuerySet(RestrictedQuerySet):
+    def _restrict(self, user, action):
+        """A person is visible through a case the user may see, and only in a role the user may see there:
+        care officers do not see suspects by default, suspect handlers do not see victims (issue #4)."""
+        if action not in {"view", "change"}:
+            return self.none()
+        links = CasePerson.objects.visible_to(user, action)
+        return self.filter(pk__in=links.values("person_id"))
+
+
+class Person(models.Model):
+    """One human being, however many cases they appear in (a suspect in three cases is one person with three
+    links). Identity fields are encrypted; search goes through keyed blind indexes (cases/search.py)."""
+
+    given_names = EncryptedTextField(_("given names"), blank=True)
+    family_names = EncryptedTextField(_("family names"), blank=True)
+    birth_date = EncryptedTextField(_("date of birth"), blank=True, help_text=_("YYYY-MM-DD"))
+    birth_year = models.PositiveSmallIntegerField(_("year of birth"), null=True, blank=True)
+    estimated_age = models.PositiveSmallIntegerField(_("estimated age"), null=True, blank=True)
+    age_estimated_on = models.DateField(_("age estimated on"), null=True, blank=True)
+    age_estimation = models.CharField(_("how the age is known"), max_length=12, choices=AgeEstimation.choices, default=AgeEstimation.UNKNOWN)
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    gender = models.CharField(_("gender (HTCDS)"), max_length=24, choices=Gender.choices, default=Gender.UNKNOWN)
+    nationalities = models.JSONField(_("nationalities (ISO 3166-1 alpha-2)"), default=list, blank=True)
+    languages = models.JSONField(_("languages (ISO 639)"), default=list, blank=True)
+    interpreter_needed = models.BooleanField(_("needs an interpreter"), default=False)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.given_names, self.family_names) if part)
+
+    def age_on(self, day) -> int | None:
+        """Age on ``day`` from the date of birth, else from the estimate (moved on by the years since)."""
+        if self.birth_date:
+            try:
+                born = timezone.datetime.fromisoformat(self.birth_date).date()
+            except ValueError:
+                born = None
+            if born:
+                return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        if self.estimated_age is not None and self.age_estimated_on:
+            return self.estimated_age + max(0, (day - self.age_estimated_on).days // 365)
+        return self.estimated_age
+
+
+class PersonAlias(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="aliases")
+    name = EncryptedTextField(_("alias or other name"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Identifier(models.Model):
+    """Documents, phones, emails, handles, addresses, vehicles, bank accounts, online profiles (issue #4).
+    Belongs to a person, or to a case directly (an address of exploitation, a vehicle seen)."""
+
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="identifiers")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(_("kind"), max_length=20, choices=IdentifierKind.choices)
+    document_type = models.CharField(_("document type"), max_length=20, choices=DocumentType.choices, blank=True)
+    value = EncryptedTextField(_("value"))
+    index = models.CharField(max_length=32, db_index=True, editable=False)
+    country = models.CharField(_("issuing country (ISO)"), max_length=2, blank=True)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        indexes = [models.Index(fields=["kind", "index"])]
+        constraints = [models.CheckConstraint(condition=models.Q(person__isnull=False) | models.Q(case__isnull=False), name="identifier_has_owner")]
+
+
+class SearchToken(models.Model):
+    """Keyed blind-index tokens of a person's names (exact word, phonetic code, prefix) for tolerant search
+    and duplicate detection without plaintext in the database (issue #4)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="search_tokens")
+    kind = models.CharField(max_length=1)  # w = word, p = phonetic, x = prefix
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["token", "person"], name="cases_searchtoken_lookup")]
+
+
+class CasePersonQuerySet(RestrictedQuerySet):
+    def _restrict(self, user, action):
+        cases = Case.objects.visible_to(user, action)
+        links = self.filter(case__in=cases, person__merged_into__isnull=True)
+        if user.has_perm("cases.view_all"):
+            return links
+        now = timezone.now()
+        # Which roles of people this user sees on each case: by team role, share scope or break-glass.
+        see_all = (
+            models.Q(case__owner=user)
+            | models.Q(case__team__user=user, case__team__role__in=[TeamRole.OWNER, TeamRole.INVESTIGATOR])
+            | models.Q(case__shares__user=user, case__shares__scope=ShareScope.FULL, case__shares__until__gte=now.date(), case__shares__revoked_at__isnull=True)
+            | models.Q(case__break_glass__user=user, case__break_glass__expires_at__gt=now)
+        )
+        see_victims = (
+            models.Q(case__team__user=user, case__team__role=TeamRole.CARE)
+            | models.Q(case__shares__user=user, case__shares__scope=ShareScope.VICTIMS, case__shares__until__gte=now.date(), case__shares__revoked_at__isnull=True)
+        )
+        see_suspects = (
+            models.Q(case__team__user=user, case__team__role=TeamRole.SUSPECT_HANDLER)
+            | models.Q(case__shares__user=user, case__shares__scope=ShareScope.SUSPECTS, case__shares__until__gte=now.date(), case__shares__revoked_at__isnull=True)
+        )
+        victim_side = [PersonRole.VICTIM, PersonRole.GUARDIAN, PersonRole.FAMILY]
+        suspect_side = [PersonRole.SUSPECT]
+        neutral = [PersonRole.WITNESS, PersonRole.REPORTER]
+        allowed = (
+            see_all
+            | (see_victims & models.Q(role__in=victim_side + neutral))
+            | (see_suspects & models.Q(role__in=suspect_side + neutral))
+        )
+        return links.filter(pk__in=CasePerson.objects.filter(allowed).values("pk"))
+
+
+class CasePerson(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="persons")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="case_links")
+    role = models.CharField(_("role"), max_length=20, choices=PersonRole.choices)
+    pseudonym = models.CharField(_("pseudonym"), max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CasePersonQuerySet.as_manager()
+
+    class Meta:
         ordering = ["role", "pseudonym"]
+        constraints = [models.UniqueConstraint(fields=["case", "person", "role"], name="unique_case_person_role")]
+
+
+class VictimProfile(models.Model):
+    """Exploitation details of a victim in a case, in HTCDS terms (issue #4)."""
+
+    case_person = models.OneToOneField(CasePerson, on_delete=models.CASCADE, related_name="victim_profile")
+    trafficking_status = models.CharField(_("trafficking status"), max_length=40, choices=TraffickingStatus.choices, default=TraffickingStatus.POSSIBLE)
+    registered_on = models.DateField(_("registered / identified on"), null=True, blank=True)
+    exploitation_types = models.JSONField(_("types of exploitation"), default=list, blank=True)
+    forced_labour_industry = models.CharField(_("forced-labour industry"), max_length=60, blank=True)
+    sexual_exploitation_types = models.JSONField(_("types of sexual exploitation"), default=list, blank=True)
+    methods_of_control = models.JSONField(_("methods of control"), default=list, blank=True)
+    recruitment_methods = models.JSONField(_("methods of recruitment"), default=list, blank=True)
+    recruitment_websites = models.JSONField(_("recruitment websites and apps"), default=list, blank=True)
+    exploitation_websites = models.JSONField(_("exploitation websites and apps"), default=list, blank=True)
+    relationship_to_trafficker = models.CharField(_("relationship to trafficker"), max_length=20, choices=RelationshipToTrafficker.choices, blank=True)
+    age_when_trafficked = models.PositiveSmallIntegerField(_("age when trafficked"), null=True, blank=True)
+    vulnerabilities = models.JSONField(_("vulnerabilities"), default=list, blank=True)
+    vulnerability_details = EncryptedTextField(_("details of vulnerabilities"), blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+
+class SuspectProfile(models.Model):
+    case_person = models.OneToOneField(CasePerson, on_delete=models.CASCADE, related_name="suspect_profile")
+    roles_in_process = models.JSONField(_("role in the trafficking process (HTCDS)"), default=list, blank=True)
+    role_details = EncryptedTextField(_("details"), blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+
+class Place(models.Model):
+    """Where recruitment, transit and exploitation happened (HTCDS ``hte_``), with a map pin."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="places")
+    case_person = models.ForeignKey(CasePerson, null=True, blank=True, on_delete=models.CASCADE, related_name="places")
+    kind = models.CharField(_("kind"), max_length=20, choices=PlaceKind.choices)
+    description = EncryptedTextField(_("description and address"), blank=True)
+    city = models.CharField(_("city or town"), max_length=120, blank=True)
+    country = models.CharField(_("country (ISO)"), max_length=2, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    date_from = models.DateField(_("from"), null=True, blank=True)
+    date_to = models.DateField(_("to"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date_from", "id"]
+
+
+class CaseNote(models.Model):
+    """HTCDS ``cco_CaseComment``: a dated note on the case timeline."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    text = EncryptedTextField(_("note"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class CaseAttachment(models.Model):
+    """Photos, documents and statements: encrypted on disk under a generated name (utilities/storage.py)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    case_person = models.ForeignKey(CasePerson, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=20, choices=AttachmentKind.choices)
+    stored_name = models.CharField(max_length=32, unique=True, editable=False)
+    original_name = EncryptedTextField(_("file name"))
+    description = EncryptedTextField(_("description"), blank=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class CaseShare(models.Model):
+    """Explicit need-to-know beyond the team: with a reason and an end date (issue #4)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_shares")
+    scope = models.CharField(_("what is shared"), max_length=10, choices=ShareScope.choices, default=ShareScope.FULL)
+    reason = EncryptedTextField(_("reason"))
+    until = models.DateField(_("until"))
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class BreakGlass(models.Model):
+    """Emergency access to a case the user is not on: reason required, time-limited, the Director is alerted."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="break_glass")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = EncryptedTextField(_("reason"))
+    started_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+
+class PersonMerge(models.Model):
+    """A merge of two person records, kept so it can be undone (issue #4)."""
+
+    kept = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges_kept")
+    merged = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges_absorbed")
+    moved = models.JSONField(default=dict)  # ids of rows moved from merged to kept, per table
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField(auto_now_add=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)

@@ -89,7 +89,7 @@ class RouteToCaseTests(IntakeTestCase):
         self.assertEqual(case.trafficking_status, "ActualVictimOfTrafficking")
         self.assertEqual(case.deciding_org, "NonPoliceGovernmentalOrganization")
         self.assertEqual(case.owner, self.investigator)
-        self.assertEqual(list(case.persons.values_list("pseudonym", "age")), [("Victim A", 16)])
+        self.assertEqual(list(case.persons.values_list("pseudonym", "person__estimated_age", "victim_profile__age_when_trafficked")), [("Victim A", 16, 16)])
         report.refresh_from_db()
         self.assertEqual(report.status, "case_opened")
         self.assertEqual(recipients("decision.recorded"), {"director", "investigator"})  # the deciding officer is not told of their own act
