@@ -70,11 +70,13 @@ def send_notification_email(notification_id: int, attempt: int = 1) -> bool:
 def run_periodic_checks() -> dict:
     """Overdue acknowledgements and screenings, and escalation of unacknowledged urgent alerts. Enqueued by
     every `beacon_worker` (at most one waiting or running at a time); safe to run twice."""
+    from care.actions import flag_expiring_permits
     from intake.actions import flag_overdue_reports
 
     overdue = flag_overdue_reports()
+    permits = flag_expiring_permits()
     escalated = escalate_unacknowledged()
-    return {"overdue": overdue, "escalated": escalated}
+    return {"overdue": overdue, "permits_expiring": permits, "escalated": escalated}
 
 
 def escalate_unacknowledged(now=None) -> int:

@@ -113,3 +113,46 @@ def seed_reports(users: dict) -> int:
     intake.close_report(r, actor=hoi, version=r.version, reason="No actionable information after two call-backs.")
     created += 1
     return created
+
+
+def seed_case_records(users: dict) -> int:
+    """Fill the demo cases (issue #4): fictional identities, a suspect linked across both cases by the same
+    phone number, places, notes, a care officer on the team. Runs once: skipped when any person has a name."""
+    from datetime import date
+
+    from cases import actions as cases
+    from cases.models import Case, Person
+
+    if Person.objects.exclude(given_names="").exists():
+        return 0
+    demo_cases = list(Case.objects.order_by("opened_at"))
+    if len(demo_cases) < 2:
+        return 0
+    inv, care, hoi = users["investigator"], users["care"], users["hoi"]
+    created = 0
+    victims = [
+        ("María José", "Pérez Rondón", "2009-03-14", ["VE"], ["spa"], True, "Majo", "passport", "VE-A1234567"),
+        ("Luisa Fernanda", "Gómez Arias", "1997-08-02", ["VE"], ["spa"], True, "Lulu", "national_id", "V-20.345.678"),
+    ]
+    suspect_phone = "+1 868 555 0177"
+    for case, (given, family, born, nat, lang, interp, alias, doc_type, doc) in zip(demo_cases[-2:], victims, strict=False):
+        link = case.persons.filter(role="victim").first()
+        cases.update_person(link, actor=hoi, version=link.person.version, given_names=given, family_names=family, birth_date=born,
+                            age_estimation="document", sex="female", gender="Feminine", nationalities=nat, languages=lang,
+                            interpreter_needed=interp)  # fmt: skip
+        cases.add_alias(link, actor=hoi, name=alias)
+        cases.add_identifier(actor=hoi, case=case, link=link, kind="id_document", document_type=doc_type, value=doc, country=nat[0])
+        profile = link.victim_profile
+        cases.update_profile(link, actor=hoi, version=profile.version, recruitment_methods=["ThroughOnlineSocialNetworks"],
+                             recruitment_websites=["Facebook", "WhatsApp"], methods_of_control=["WithholdsDocuments", "DebtBondage", "PhysicalThreats"],
+                             relationship_to_trafficker="Unaquainted", vulnerabilities=["Migration", "Poverty"])  # fmt: skip
+        cases.add_team_member(case, actor=hoi, user=care, role="care")
+        suspect = cases.add_person(case, actor=hoi, role="suspect", pseudonym="Suspect 1", given_names="Rudolfo", family_names="Quintero Demo", sex="male", gender="Masculine", nationalities=["TT"])
+        cases.add_identifier(actor=hoi, case=case, link=suspect, kind="phone", value=suspect_phone)
+        cases.add_identifier(actor=hoi, case=case, kind="vehicle", value="PCX 1234 (fictional)")
+        cases.add_place(case, actor=hoi, kind="Recruitment", description="Contacted on social media while in Maturín (fictional)", city="Maturín", country="VE", date_from=date(2026, 6, 1))
+        cases.add_place(case, actor=hoi, kind="Exploitation", description="Guest house near the waterfront (fictional)", city="San Fernando", country="TT",
+                        latitude="10.2797", longitude="-61.4589", date_from=date(2026, 7, 15), date_to=date(2026, 10, 20))  # fmt: skip
+        cases.add_note(case, actor=inv, text="Interview held with a Spanish interpreter; survivor in shelter (fictional).")
+        created += 4
+    return created
