@@ -128,14 +128,17 @@ def seed_case_records(users: dict) -> int:
     demo_cases = list(Case.objects.order_by("opened_at"))
     if len(demo_cases) < 2:
         return 0
+    from directory.models import Agency
+
     inv, care, hoi = users["investigator"], users["care"], users["hoi"]
+    shelter = Agency.objects.filter(kind="shelter").order_by("name").last()
     created = 0
     victims = [
         ("María José", "Pérez Rondón", "2009-03-14", ["VE"], ["spa"], True, "Majo", "passport", "VE-A1234567"),
         ("Luisa Fernanda", "Gómez Arias", "1997-08-02", ["VE"], ["spa"], True, "Lulu", "national_id", "V-20.345.678"),
     ]
     suspect_phone = "+1 868 555 0177"
-    for case, (given, family, born, nat, lang, interp, alias, doc_type, doc) in zip(demo_cases[-2:], victims, strict=False):
+    for case, (given, family, born, nat, lang, interp, alias, doc_type, doc) in zip(demo_cases[-2:], victims, strict=False):  # noqa: B007
         link = case.persons.filter(role="victim").first()
         cases.update_person(link, actor=hoi, version=link.person.version, given_names=given, family_names=family, birth_date=born,
                             age_estimation="document", sex="female", gender="Feminine", nationalities=nat, languages=lang,
@@ -154,5 +157,28 @@ def seed_case_records(users: dict) -> int:
         cases.add_place(case, actor=hoi, kind="Exploitation", description="Guest house near the waterfront (fictional)", city="San Fernando", country="TT",
                         latitude="10.2797", longitude="-61.4589", date_from=date(2026, 7, 15), date_to=date(2026, 10, 20))  # fmt: skip
         cases.add_note(case, actor=inv, text="Interview held with a Spanish interpreter; survivor in shelter (fictional).")
+        _seed_care(link, care_officer=care, shelter=shelter)
         created += 4
     return created
+
+
+def _seed_care(link, *, care_officer, shelter) -> None:
+    """Needs, risk, a care plan, services, a permit that expires soon and consent for one demo victim."""
+    from datetime import timedelta
+
+    from care import actions as care
+
+    today = timezone.localdate()
+    care.add_need(link, actor=care_officer, need_type="shelter", priority="urgent", status="met", identified_on=today - timedelta(days=20), notes="Placed the same day (fictional).")
+    care.add_need(link, actor=care_officer, need_type="mhpss", priority="high", status="in_progress", identified_on=today - timedelta(days=20))
+    care.add_need(link, actor=care_officer, need_type="legal_aid", priority="medium", status="identified", identified_on=today - timedelta(days=5))
+    care.record_risk_assessment(link, actor=care_officer, level="high", factors="Trafficker knows the survivor's family address (fictional).", assessed_on=today - timedelta(days=10))
+    plan = care.add_plan(link, actor=care_officer, kind="care", plan_type="SocialCare", objectives="Safety, health and stable accommodation (fictional).", start_on=today - timedelta(days=18), planned_end_date=today + timedelta(days=90))
+    goal = care.add_goal(plan, actor=care_officer, description="Weekly counselling sessions", due_on=today + timedelta(days=60), status="open")
+    care.add_plan_action(goal, actor=care_officer, description="Book a Spanish-speaking counsellor", owner=care_officer, due_on=today + timedelta(days=7), status="todo")
+    care.record_service(link, actor=care_officer, service_type="accommodation", delivered_on=today - timedelta(days=20), provider=shelter, outcome="Stay ongoing (fictional).")
+    care.record_service(link, actor=care_officer, service_type="counselling", delivered_on=today - timedelta(days=7), provider_other="Pathways Counselling Centre (fictional)", outcome="First session held.")
+    care.record_immigration_status(link, actor=care_officer, status="ministers_permit", as_of=today - timedelta(days=15))
+    care.add_document(link, actor=care_officer, kind="ministers_permit", number="MP-2026-0042 (fictional)", issued_on=today - timedelta(days=15), expires_on=today + timedelta(days=25), is_current=True)
+    care.record_consent(link, actor=care_officer, purpose="services", given_on=today - timedelta(days=19), method="written", interpreter_used=True, interpreter_language="spa")
+    care.record_consent(link, actor=care_officer, purpose="sharing", agency=shelter, given_on=today - timedelta(days=19), method="written", interpreter_used=True, interpreter_language="spa")
