@@ -221,6 +221,11 @@ def add_identifier(*, actor, kind: str, value: str, case: Case, link: CasePerson
 @transaction.atomic
 def remove_identifier(identifier: Identifier, *, actor, case: Case) -> None:
     _can_change(case, actor)
+    # The identifier must belong to this case, or to a person in it whom the actor may change.
+    if identifier.case_id != case.pk:
+        links = CasePerson.objects.visible_to(actor, "change").filter(case=case, person_id=identifier.person_id)
+        if identifier.person_id is None or not links.exists():
+            raise PermissionDenied
     identifier.delete()
     audit.record("cases.identifier_removed", actor=actor, obj=case, details={"kind": identifier.kind})
 
@@ -265,6 +270,8 @@ def add_place(case: Case, *, actor, **fields) -> Place:
 @transaction.atomic
 def remove_place(place: Place, *, actor) -> None:
     _can_change(place.case, actor)
+    if place.case_person_id and not CasePerson.objects.visible_to(actor, "change").filter(pk=place.case_person_id).exists():
+        raise PermissionDenied
     place.delete()
     audit.record("cases.place_removed", actor=actor, obj=place.case, details={"kind": place.kind})
 
@@ -368,7 +375,9 @@ def break_glass(case: Case, *, actor, reason: str) -> BreakGlass:
 
 @transaction.atomic
 def close_case(case: Case, *, actor, version: int, status: str, reason: str, follow_up: str = "", follow_up_due=None) -> Case:
+    """Closing is the owner's or leadership's decision, not any team member's."""
     _can_change(case, actor)
+    _can_manage_team(case, actor)
     check_version(Case, case.pk, version)
     if status not in {CaseStatus.CLOSED, CaseStatus.CLOSED_REFERRED, CaseStatus.FOLLOW_UP}:
         raise ValidationError(_("Choose how the case ends."))
@@ -388,6 +397,7 @@ def close_case(case: Case, *, actor, version: int, status: str, reason: str, fol
 @transaction.atomic
 def reopen_case(case: Case, *, actor, version: int) -> Case:
     _can_change(case, actor)
+    _can_manage_team(case, actor)
     check_version(Case, case.pk, version)
     case.status = CaseStatus.ACTIVE
     case.closed_at = None

@@ -352,3 +352,31 @@ class DownloadAuditTests(RecordFixture):
         self.assertEqual(self.get("investigator", "attachment_download", foreign.pk).status_code, 404)
         self.assertEqual(AuditEvent.objects.filter(action="cases.attachment_downloaded").count(), before)
         self.assertEqual(CaseAttachment.objects.count(), 3)
+
+
+class ActionGuardTests(RecordFixture):
+    """The actions themselves refuse what the pages do not offer (defence in depth)."""
+
+    def test_care_officer_on_the_team_cannot_close_the_case(self):
+        from django.core.exceptions import PermissionDenied
+
+        cases.add_team_member(self.case, actor=self.investigator, user=self.care, role="care")
+        with self.assertRaises(PermissionDenied):
+            cases.close_case(self.case, actor=self.care, version=self.case.version, status="Closed", reason="done")
+        response = self.client_for("care").post(self.url("case_close"), {"status": "Closed", "reason": "done", "version": self.case.version})
+        self.assertIn(response.status_code, (403, 404))
+        self.case.refresh_from_db()
+        self.assertEqual(self.case.status, "Active")
+
+    def test_care_officer_cannot_remove_a_suspects_place_or_identifier(self):
+        from django.core.exceptions import PermissionDenied
+
+        cases.add_team_member(self.case, actor=self.investigator, user=self.care, role="care")
+        place = self.case.places.get(case_person=self.suspect)
+        with self.assertRaises(PermissionDenied):
+            cases.remove_place(place, actor=self.care)
+        phone = self.suspect.person.identifiers.get(kind="phone")
+        with self.assertRaises(PermissionDenied):
+            cases.remove_identifier(phone, actor=self.care, case=self.case)
+        self.assertTrue(self.case.places.filter(pk=place.pk).exists())
+        self.assertTrue(self.suspect.person.identifiers.filter(pk=phone.pk).exists())
