@@ -32,6 +32,12 @@ PERMISSIONS: dict[str, object] = {
     "cases.break_glass": _("Use emergency access to a case you are not on (reason required, Director alerted)"),
     "cases.merge_persons": _("Merge duplicate person records and undo merges"),
     "cases.view_duplicates": _("See the report of probable duplicate people across the database"),
+    # directory and referrals (issue #5)
+    "directory.manage_services": _("Edit the service directory, capacity and referral pathways; import and export it"),
+    "referrals.send": _("Refer survivors to service providers"),
+    "referrals.override_consent": _("Send a referral without recorded consent, with a reason (the Director is alerted)"),
+    "referrals.respond": _("Answer referrals addressed to your organisation (service provider staff)"),
+    "referrals.view_reports": _("See referral statistics per provider"),
     # victim care (issue #4)
     "care.record": _("Record needs, risks, care and transition plans, services, permits and consent"),
     # alerts
@@ -41,7 +47,7 @@ PERMISSIONS: dict[str, object] = {
 # Permissions a user outside the home unit (a partner agency's staff) may hold. Every other permission takes
 # effect only for members of the home unit, whatever roles an administrator hands out: a role given to the
 # wrong person at a shelter or police station never opens the unit's records (issue #2).
-PARTNER_PERMISSIONS: set[str] = set()
+PARTNER_PERMISSIONS: set[str] = {"referrals.respond"}
 
 # Roles, in the order the permission matrix shows them.
 ROLES: dict[str, object] = {
@@ -72,6 +78,10 @@ _LEADERS = {
     "cases.merge_persons",
     "cases.view_duplicates",
     "care.record",
+    "referrals.send",
+    "referrals.override_consent",
+    "referrals.view_reports",
+    "directory.manage_services",
 }
 
 DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -81,15 +91,16 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
     "deputy_director": set(_LEADERS),
     "head_of_investigations": _LEADERS - {"accounts.view_all_users"},
     "investigator": {"intake.create_report", "screening.screen", "cases.break_glass"},
-    "victim_care_officer": {"intake.create_report", "cases.break_glass", "care.record"},
+    "victim_care_officer": {"intake.create_report", "cases.break_glass", "care.record", "referrals.send"},
     "intake_officer": {"intake.create_report", "intake.view_all_reports"},
-    "analyst": set(),
-    "service_provider_staff": set(),
+    "analyst": {"referrals.view_reports"},
+    "service_provider_staff": {"referrals.respond"},
     "system_administrator": {
         "accounts.manage_users",
         "accounts.manage_roles",
         "accounts.view_all_users",
         "directory.manage_agencies",
+        "directory.manage_services",
         "audit.view_log",
         "alerts.manage_rules",
     },

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "screening",
     "cases",
     "care",
+    "referrals",
     "beacon",
 ]
 

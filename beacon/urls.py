@@ -16,6 +16,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("people/", include("cases.people_urls")),
     path("care/", include("care.urls")),
+    path("referrals/", include("referrals.urls")),
     path("report/", include("intake.public_urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),
 ]

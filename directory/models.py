@@ -32,6 +32,10 @@ class Agency(models.Model):
     email = models.EmailField(_("email"), blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    authorised_for_referrals = models.BooleanField(
+        _("authorised to receive referrals"), default=False,
+        help_text=_("Only authorised service providers appear in referral pathways and can receive referrals."),
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
