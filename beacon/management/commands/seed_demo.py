@@ -6,6 +6,7 @@ from accounts import actions as account_actions
 from accounts.models import Role, User
 from accounts.roles import sync_roles
 from beacon import demo
+from beacon.demo_directory import seed_directory
 from beacon.demo_reports import seed_case_records, seed_reports
 from directory import actions as directory_actions
 from directory.models import Agency
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             sync_roles()
             created = self.seed_platform()
+            created += seed_directory()
             users = {u.username: u for u in User.objects.all()}
             created += seed_reports(users)
             created += seed_case_records(users)
