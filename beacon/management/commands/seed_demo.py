@@ -7,6 +7,7 @@ from accounts.models import Role, User
 from accounts.roles import sync_roles
 from beacon import demo
 from beacon.demo_directory import seed_directory
+from beacon.demo_referrals import seed_referrals
 from beacon.demo_reports import seed_case_records, seed_reports
 from directory import actions as directory_actions
 from directory.models import Agency
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             users = {u.username: u for u in User.objects.all()}
             created += seed_reports(users)
             created += seed_case_records(users)
+            created += seed_referrals(users)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new records)."))
         if not options["quiet_logins"]:
             self.print_logins()
