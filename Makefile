@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+SCALE  ?= 100000
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/beacon_bench
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint bench messages clean-db
@@ -32,6 +34,10 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	BEACON_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 	BEACON_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks on PostgreSQL (the database is created if missing); figures go to docs/benchmarks.md.
+bench: $(VENV)/.runtime
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_people --scale $(SCALE)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

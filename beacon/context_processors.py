@@ -8,6 +8,8 @@ NAV_PERMS = {
     "manage_alert_rules": ("alerts.manage_rules",),
     "reports": ("intake.create_report", "intake.view_all_reports", "screening.screen", "screening.screen_any"),
     "cases": ("cases.view_all", "intake.create_report", "screening.screen"),
+    "duplicates": ("cases.view_duplicates",),
+    "merges": ("cases.merge_persons",),
     "referrals": ("referrals.send", "referrals.respond", "referrals.view_reports"),
 }
 

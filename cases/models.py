@@ -187,35 +187,36 @@ class SearchToken(models.Model):
 
 class CasePersonQuerySet(RestrictedQuerySet):
     def _restrict(self, user, action):
-        cases = Case.objects.visible_to(user, action)
-        links = self.filter(case__in=cases, person__merged_into__isnull=True)
+        links = self.filter(person__merged_into__isnull=True)
         if user.has_perm("cases.view_all"):
-            return links
-        now = timezone.now()
-        # Which roles of people this user sees on each case: by team role, share scope or break-glass.
-        see_all = (
-            models.Q(case__owner=user)
-            | models.Q(case__team__user=user, case__team__role__in=[TeamRole.OWNER, TeamRole.INVESTIGATOR])
-            | models.Q(case__shares__user=user, case__shares__scope=ShareScope.FULL, case__shares__until__gte=now.date(), case__shares__revoked_at__isnull=True)
-            | models.Q(case__break_glass__user=user, case__break_glass__expires_at__gt=now)
+            return links.filter(case__in=Case.objects.visible_to(user, action))
+        # Work out first which cases the user sees and in which capacity (a handful of ids for anyone outside
+        # leadership), then filter the links by case id and role: one indexed query instead of a join over
+        # every link in the database (measured 1.2 s -> 0.12 s at a million people, docs/benchmarks.md).
+        visible = set(Case.objects.visible_to(user, action).values_list("pk", flat=True))
+        if not visible:
+            return links.none()
+        today, now = timezone.localdate(), timezone.now()
+        shares = CaseShare.objects.filter(user=user, until__gte=today, revoked_at__isnull=True, case_id__in=visible)
+        members = CaseMember.objects.filter(user=user, case_id__in=visible)
+
+        def ids(queryset) -> set[int]:
+            return set(queryset.values_list("case_id", flat=True))
+
+        full = (
+            set(Case.objects.filter(owner=user, pk__in=visible).values_list("pk", flat=True))
+            | ids(members.filter(role__in=[TeamRole.OWNER, TeamRole.INVESTIGATOR]))
+            | ids(shares.filter(scope=ShareScope.FULL))
+            | ids(BreakGlass.objects.filter(user=user, expires_at__gt=now, case_id__in=visible))
         )
-        see_victims = (
-            models.Q(case__team__user=user, case__team__role=TeamRole.CARE)
-            | models.Q(case__shares__user=user, case__shares__scope=ShareScope.VICTIMS, case__shares__until__gte=now.date(), case__shares__revoked_at__isnull=True)
-        )
-        see_suspects = (
-            models.Q(case__team__user=user, case__team__role=TeamRole.SUSPECT_HANDLER)
-            | models.Q(case__shares__user=user, case__shares__scope=ShareScope.SUSPECTS, case__shares__until__gte=now.date(), case__shares__revoked_at__isnull=True)
-        )
-        victim_side = [PersonRole.VICTIM, PersonRole.GUARDIAN, PersonRole.FAMILY]
-        suspect_side = [PersonRole.SUSPECT]
+        victims = (ids(members.filter(role=TeamRole.CARE)) | ids(shares.filter(scope=ShareScope.VICTIMS))) - full
+        suspects = (ids(members.filter(role=TeamRole.SUSPECT_HANDLER)) | ids(shares.filter(scope=ShareScope.SUSPECTS))) - full
         neutral = [PersonRole.WITNESS, PersonRole.REPORTER]
-        allowed = (
-            see_all
-            | (see_victims & models.Q(role__in=victim_side + neutral))
-            | (see_suspects & models.Q(role__in=suspect_side + neutral))
+        return links.filter(
+            models.Q(case_id__in=full)
+            | models.Q(case_id__in=victims, role__in=[PersonRole.VICTIM, PersonRole.GUARDIAN, PersonRole.FAMILY, *neutral])
+            | models.Q(case_id__in=suspects, role__in=[PersonRole.SUSPECT, *neutral])
         )
-        return links.filter(pk__in=CasePerson.objects.filter(allowed).values("pk"))
 
 
 class CasePerson(models.Model):
