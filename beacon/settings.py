@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "cases",
     "care",
     "referrals",
+    "geo",
     "beacon",
 ]
 
@@ -230,6 +231,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
+
+# An optional street-map tile server (e.g. https://tiles.example.org/{z}/{x}/{y}.png); without it the map shows
+# the administrative boundaries only, which works with no internet (issue #7).
+BEACON_TILE_URL = env("BEACON_TILE_URL") or ""
 
 # The country this instance serves (reports, GLOTIP, maps).
 BEACON_COUNTRY_ISO3 = env("BEACON_COUNTRY_ISO3") or "TTO"

@@ -7,6 +7,7 @@ from accounts.models import Role, User
 from accounts.roles import sync_roles
 from beacon import demo
 from beacon.demo_directory import seed_directory
+from beacon.demo_geo import seed_geo
 from beacon.demo_referrals import seed_referrals
 from beacon.demo_reports import seed_case_records, seed_reports
 from directory import actions as directory_actions
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             sync_roles()
             created = self.seed_platform()
             created += seed_directory()
+            created += seed_geo()
             users = {u.username: u for u in User.objects.all()}
             created += seed_reports(users)
             created += seed_case_records(users)
