@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "cases",
     "care",
     "referrals",
+    "investigations",
     "geo",
     "beacon",
 ]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("people/", include("cases.people_urls")),
     path("care/", include("care.urls")),
     path("referrals/", include("referrals.urls")),
+    path("investigations/", include("investigations.urls")),
     path("map/", include("geo.urls")),
     path("report/", include("intake.public_urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),

@@ -53,6 +53,7 @@ from cases.models import (
     Place,
 )
 from cases.timeline import build as build_timeline
+from investigations.models import court_date_cases, investigation_cases
 from screening.choices import DecidingOrganisation
 from utilities.querysets import get_visible_or_404
 from utilities.storage import read_encrypted
@@ -229,6 +230,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note_form": NoteForm(),
         "grant": grant,
         "deciding_org": dict(DecidingOrganisation.choices).get(case.deciding_org, case.deciding_org),
+        # Investigation pages (issue #6): the full team and leadership; care officers get court dates only.
+        "investigation": investigation_cases(user).filter(pk=case.pk).exists(),
+        "court_dates": court_date_cases(user).filter(pk=case.pk).exists(),
     }
     return render(request, "cases/case_detail.html", context)
 
