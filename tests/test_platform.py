@@ -159,3 +159,16 @@ class ShellTests(BeaconTestCase):
         self.assertContains(self.client_for("sysadmin").get(reverse("home")), "Locked accounts")
         self.assertNotContains(self.client_for("care").get(reverse("home")), "Locked accounts")
         self.assertContains(self.client_for("auditor").get(reverse("home")), "Latest audit events")
+
+
+class StaticFilesTests(TestCase):
+    def test_collectstatic_with_the_manifest_storage_succeeds(self):
+        """`make run` and production run collectstatic with hashed names; a vendored file that references a
+        missing one (a source map, an image) must fail here, not on a user's machine."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"STATIC_ROOT": tmp, "BEACON_VAR_DIR": tmp}
+            result = run_manage("collectstatic", "--noinput", "-v", "0", env=env)
+            self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+            self.assertTrue((Path(tmp) / "staticfiles.json").exists())
