@@ -8,6 +8,7 @@ from accounts.roles import sync_roles
 from beacon import demo
 from beacon.demo_directory import seed_directory
 from beacon.demo_geo import seed_geo
+from beacon.demo_investigations import seed_investigations
 from beacon.demo_referrals import seed_referrals
 from beacon.demo_reports import seed_case_records, seed_reports
 from directory import actions as directory_actions
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             users = {u.username: u for u in User.objects.all()}
             created += seed_reports(users)
             created += seed_case_records(users)
+            created += seed_investigations(users)
             created += seed_referrals(users)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new records)."))
         if not options["quiet_logins"]:
