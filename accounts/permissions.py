@@ -42,6 +42,14 @@ PERMISSIONS: dict[str, object] = {
     "care.record": _("Record needs, risks, care and transition plans, services, permits and consent"),
     # alerts
     "alerts.manage_rules": _("Change who is alerted on which event"),
+    # prevention (issue #13)
+    "prevention.record": _("Record outreach and trainings"),
+    "prevention.view_reports": _("See prevention reports"),
+    # interpreters and survivor feedback (issue #13)
+    "interpreters.manage": _("Keep the interpreter roster and share it with the region"),
+    "interpreters.book": _("Book interpreters for interviews and court dates"),
+    "feedback.record": _("Key in survivor feedback surveys and open tablet surveys"),
+    "feedback.view_reports": _("See survivor feedback results"),
 }
 
 # Permissions a user outside the home unit (a partner agency's staff) may hold. Every other permission takes
@@ -87,13 +95,13 @@ _LEADERS = {
 DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
     # The SOP: the Head of Investigations triages, assigns and decides; the Director and Deputy can do all
     # of it; investigators screen what they are assigned; intake officers record reports and see them all.
-    "director": _LEADERS | {"audit.view_log", "alerts.manage_rules"},
-    "deputy_director": set(_LEADERS),
-    "head_of_investigations": _LEADERS - {"accounts.view_all_users"},
+    "director": _LEADERS | {"audit.view_log", "alerts.manage_rules"} | {"prevention.record", "prevention.view_reports"},
+    "deputy_director": set(_LEADERS) | {"prevention.record", "prevention.view_reports"},
+    "head_of_investigations": _LEADERS - {"accounts.view_all_users"} | {"prevention.record"},
     "investigator": {"intake.create_report", "screening.screen", "cases.break_glass"},
     "victim_care_officer": {"intake.create_report", "cases.break_glass", "care.record", "referrals.send"},
     "intake_officer": {"intake.create_report", "intake.view_all_reports"},
-    "analyst": {"referrals.view_reports"},
+    "analyst": {"referrals.view_reports", "prevention.record", "prevention.view_reports"},
     "service_provider_staff": {"referrals.respond"},
     "system_administrator": {
         "accounts.manage_users",
@@ -106,6 +114,15 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, set[str]] = {
     },
     "auditor": {"audit.view_log", "accounts.view_all_users"},
 }
+# Issue #13: interpreters and survivor feedback.
+for _role in ("director", "deputy_director", "head_of_investigations"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("interpreters.manage")
+for _role in ("investigator", "victim_care_officer", "head_of_investigations", "director", "deputy_director"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("interpreters.book")
+for _role in ("victim_care_officer", "director", "deputy_director"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("feedback.record")
+for _role in ("director", "deputy_director", "analyst"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("feedback.view_reports")
 
 
 def check_code(code: str) -> str:

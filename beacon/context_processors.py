@@ -10,6 +10,9 @@ NAV_PERMS = {
     "cases": ("cases.view_all", "intake.create_report", "screening.screen"),
     "duplicates": ("cases.view_duplicates",),
     "merges": ("cases.merge_persons",),
+    "prevention": ("prevention.record", "prevention.view_reports"),
+    "interpreters": ("interpreters.manage", "interpreters.book"),
+    "feedback": ("feedback.record", "feedback.view_reports"),
     "referrals": ("referrals.send", "referrals.respond", "referrals.view_reports"),
 }
 

@@ -108,6 +108,9 @@ INSTALLED_APPS = [
     "referrals",
     "investigations",
     "geo",
+    "prevention",
+    "interpreters",
+    "feedback",
     "beacon",
 ]
 

@@ -19,6 +19,9 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("investigations/", include("investigations.urls")),
     path("map/", include("geo.urls")),
+    path("prevention/", include("prevention.urls")),
+    path("interpreters/", include("interpreters.urls")),
+    path("feedback/", include("feedback.urls")),
     path("report/", include("intake.public_urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),
 ]
