@@ -49,6 +49,12 @@ class ParticipantForm(BootstrapMixin, forms.ModelForm):
         ]  # fmt: skip
 
 
+def with_version(form_class):
+    """The same form with the hidden version it was loaded at, for editing an existing record."""
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    return type(f"Versioned{form_class.__name__}", (form_class,), {"version": version})
+
+
 class ImportForm(BootstrapMixin, forms.Form):
     upload = forms.FileField(label=_("Participants file (CSV or XLSX)"))
 

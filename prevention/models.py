@@ -62,6 +62,7 @@ class OutreachEvent(models.Model):
     hotline_calls = models.PositiveIntegerField(_("hotline calls attributed"), default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["-date", "-pk"]
@@ -83,6 +84,7 @@ class Course(models.Model):
         _("post-test threshold"), default=70, validators=SCORE,
         help_text=_("Participants scoring at least this on the post-test are counted as able to apply the knowledge."),
     )  # fmt: skip
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["title"]
@@ -101,6 +103,7 @@ class TrainingSession(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("facilitators")
     )
     other_facilitators = models.CharField(_("other facilitators"), max_length=300, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["-date", "-pk"]
@@ -126,6 +129,7 @@ class Participant(models.Model):
     certificate_issued = models.BooleanField(_("certificate issued"), default=False)
     pre_score = models.PositiveSmallIntegerField(_("pre-test score"), null=True, blank=True, validators=SCORE)
     post_score = models.PositiveSmallIntegerField(_("post-test score"), null=True, blank=True, validators=SCORE)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name", "pk"]

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from audit import log as audit
 from prevention import actions, exchange, reports
@@ -21,8 +22,9 @@ from prevention.forms import (
     OutreachEventForm,
     ParticipantForm,
     SessionForm,
+    with_version,
 )
-from prevention.models import Course, OutreachEvent, TrainerCertification, TrainingSession
+from prevention.models import Course, OutreachEvent, Participant, TrainerCertification, TrainingSession
 
 RECORD, REPORTS = "prevention.record", "prevention.view_reports"
 
@@ -145,6 +147,87 @@ def participant_import(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("%(rows)d participants imported.") % summary)
         return redirect(back)
     return _form_page(request, form, title=_("Import participants"), back=back, multipart=True)
+
+
+def _stale(exc: ValidationError) -> bool:
+    return getattr(exc, "code", "") == "stale" or any(
+        getattr(e, "code", "") == "stale" for e in getattr(exc, "error_list", [])
+    )
+
+
+def _get(model, pk: int, **filters):
+    obj = model.objects.filter(pk=pk, **filters).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def _edited(request, obj, form_class, action, *, title, success, back):
+    """Edit ``obj`` through ``form_class`` carrying the version it was loaded at; a stale save answers 409."""
+    form = with_version(form_class)(request.POST or None, instance=obj, initial={"version": obj.version})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version") or 0
+        try:
+            action(_get(type(obj), obj.pk), actor=request.user, version=version, **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return _form_page(request, form, title=title, back=back, status=409 if _stale(exc) else 200)
+        messages.success(request, success)
+        return redirect(back)
+    return _form_page(request, form, title=title, back=back)
+
+
+def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, RECORD)
+    return _edited(
+        request, _get(OutreachEvent, pk), OutreachEventForm, actions.update_event,
+        title=_("Edit outreach event"), success=_("Outreach event saved."), back=reverse("prevention:index"),
+    )  # fmt: skip
+
+
+def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, RECORD)
+    return _edited(
+        request, _get(Course, pk), CourseForm, actions.update_course,
+        title=_("Edit course"), success=_("Course saved."), back=reverse("prevention:index"),
+    )  # fmt: skip
+
+
+def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, RECORD)
+    return _edited(
+        request, _get(TrainingSession, pk), SessionForm, actions.update_session,
+        title=_("Edit training session"), success=_("Training session saved."),
+        back=reverse("prevention:session_detail", args=[pk]),
+    )  # fmt: skip
+
+
+def participant_edit(request: HttpRequest, pk: int, participant_pk: int) -> HttpResponse:
+    _require(request, RECORD)
+    return _edited(
+        request, _get(Participant, participant_pk, session_id=pk), ParticipantForm, actions.update_participant,
+        title=_("Edit participant"), success=_("Participant saved."),
+        back=reverse("prevention:session_detail", args=[pk]),
+    )  # fmt: skip
+
+
+@require_POST
+def participant_remove(request: HttpRequest, pk: int, participant_pk: int) -> HttpResponse:
+    _require(request, RECORD)
+    participant = _get(Participant, participant_pk, session_id=pk)
+    back = reverse("prevention:session_detail", args=[pk])
+    try:
+        actions.remove_participant(participant, actor=request.user, version=int(request.POST.get("version") or 0))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        if _stale(exc):
+            response = session_detail(request, pk)
+            response.status_code = 409
+            return response
+        return redirect(back)
+    messages.success(request, _("Participant removed."))
+    return redirect(back)
 
 
 def certification_list(request: HttpRequest) -> HttpResponse:

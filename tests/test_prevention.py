@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -239,3 +240,110 @@ class TrainerTests(PreventionTestCase):
 
         with self.assertRaises(PermissionDenied):
             actions.create_course(actor=self.investigator, title="T", subject=Subject.OTHER)
+
+
+class EditTests(PreventionTestCase):
+    def post(self, url, data, user="analyst"):
+        return self.client_for(user).post(url, data)
+
+    def event_data(self, event, **changes):
+        data = {
+            "kind": event.kind, "title": event.title, "date": event.date.isoformat(), "languages": "",
+            **{f: getattr(event, f) for f, _s, _a in REACH_FIELDS},
+            "materials_count": 0, "hotline_calls": 0, "version": event.version,
+        }  # fmt: skip
+        data.update(changes)
+        return data
+
+    def test_edit_event_through_the_page(self):
+        event = self.event(datetime.date(2025, 1, 5), reached_female_minor=2)
+        url = reverse("prevention:event_edit", args=[event.pk])
+        self.assertEqual(self.client_for("analyst").get(url).status_code, 200)
+        self.assertContains(self.client_for("analyst").get(reverse("prevention:index")), url)
+        response = self.post(url, self.event_data(event, title="Renamed", partners=[self.police.pk]))
+        self.assertEqual(response.status_code, 302)
+        event.refresh_from_db()
+        self.assertEqual((event.title, event.version, list(event.partners.all())), ("Renamed", 2, [self.police]))
+        row = AuditEvent.objects.get(action="prevention.event_updated", object_id=str(event.pk))
+        self.assertEqual(sorted(row.changed_fields), ["partners", "title"])
+
+    def test_edit_course_through_the_page(self):
+        url = reverse("prevention:course_edit", args=[self.course.pk])
+        self.assertEqual(self.client_for("analyst").get(url).status_code, 200)
+        response = self.post(url, {"title": self.course.title, "subject": self.course.subject, "pass_mark": 80,
+                                   "version": 1})  # fmt: skip
+        self.assertEqual(response.status_code, 302)
+        self.course.refresh_from_db()
+        self.assertEqual((self.course.pass_mark, self.course.version), (80, 2))
+        row = AuditEvent.objects.get(action="prevention.course_updated", object_id=str(self.course.pk))
+        self.assertEqual(list(row.changed_fields), ["pass_mark"])
+
+    def test_edit_session_through_the_page(self):
+        url = reverse("prevention:session_edit", args=[self.session.pk])
+        self.assertEqual(self.client_for("analyst").get(url).status_code, 200)
+        response = self.post(url, {"course": self.course.pk, "date": "2025-03-05", "place": "San Fernando",
+                                   "facilitators": [self.analyst.pk], "version": 1})  # fmt: skip
+        self.assertEqual(response.status_code, 302)
+        self.session.refresh_from_db()
+        self.assertEqual((self.session.place, list(self.session.facilitators.all())), ("San Fernando", [self.analyst]))
+        self.assertTrue(
+            AuditEvent.objects.filter(action="prevention.session_updated", object_id=str(self.session.pk)).exists()
+        )
+
+    def test_edit_participant_through_the_page(self):
+        person = self.participant(name="Ann Lee", pre_score=40)
+        detail = self.client_for("analyst").get(reverse("prevention:session_detail", args=[self.session.pk]))
+        url = reverse("prevention:participant_edit", args=[self.session.pk, person.pk])
+        self.assertContains(detail, url)
+        self.assertEqual(self.client_for("analyst").get(url).status_code, 200)
+        response = self.post(url, {"name": "Ann Lee", "sex": "female", "attended": "on", "pre_score": 40,
+                                   "post_score": 90, "version": 1})  # fmt: skip
+        self.assertEqual(response.status_code, 302)
+        person.refresh_from_db()
+        self.assertEqual((person.post_score, person.sex, person.version), (90, "female", 2))
+        row = AuditEvent.objects.get(action="prevention.participant_updated", object_id=str(person.pk))
+        self.assertEqual(sorted(row.changed_fields), ["post_score", "sex"])
+        self.assertNotIn("Ann", str(row.details))
+
+    def test_stale_edit_returns_409_and_changes_nothing(self):
+        Course.objects.filter(pk=self.course.pk).update(version=2)
+        url = reverse("prevention:course_edit", args=[self.course.pk])
+        response = self.post(url, {"title": "Overwritten", "subject": self.course.subject, "pass_mark": 10,
+                                   "version": 1})  # fmt: skip
+        self.assertContains(response, "Someone else changed this record", status_code=409)
+        self.course.refresh_from_db()
+        self.assertEqual((self.course.title, self.course.pass_mark, self.course.version), ("Screening basics", 70, 2))
+        self.assertFalse(AuditEvent.objects.filter(action="prevention.course_updated").exists())
+
+    def test_editing_needs_prevention_record(self):
+        person = self.participant()
+        event = self.event(datetime.date(2025, 1, 5))
+        urls = [
+            reverse("prevention:event_edit", args=[event.pk]),
+            reverse("prevention:course_edit", args=[self.course.pk]),
+            reverse("prevention:session_edit", args=[self.session.pk]),
+            reverse("prevention:participant_edit", args=[self.session.pk, person.pk]),
+        ]
+        for url in urls:
+            for name in ("investigator", "intake", "nobody", "shelter", "other_analyst"):
+                with self.subTest(url=url, user=name):
+                    self.assertEqual(self.client_for(name).get(url).status_code, 403)
+                    self.assertEqual(self.client_for(name).post(url, {"version": 1}).status_code, 403)
+        remove = reverse("prevention:participant_remove", args=[self.session.pk, person.pk])
+        self.assertEqual(self.client_for("investigator").post(remove, {"version": 1}).status_code, 403)
+        self.assertTrue(Participant.objects.filter(pk=person.pk).exists())
+        with self.assertRaises(PermissionDenied):
+            actions.update_course(self.course, actor=self.investigator, version=1, title="T")
+
+    def test_removing_a_participant_is_audited(self):
+        person = self.participant(name="Bo Ray")
+        url = reverse("prevention:participant_remove", args=[self.session.pk, person.pk])
+        stale = self.post(url, {"version": 5})
+        self.assertEqual(stale.status_code, 409)
+        self.assertTrue(Participant.objects.filter(pk=person.pk).exists())
+        response = self.post(url, {"version": 1})
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(Participant.objects.filter(pk=person.pk).exists())
+        row = AuditEvent.objects.get(action="prevention.participant_removed")
+        self.assertEqual((row.object_id, row.details), (str(self.session.pk), {"participant_id": person.pk}))
+        self.assertNotIn("Bo", str(row.details))
