@@ -29,6 +29,7 @@ from care.choices import NeedType
 from directory.choices import AgencyKind, OrganisationType
 from directory.forms import SEX_CHOICES, parse_countries, parse_languages, split_codes
 from directory.models import Agency, Contact, Pathway, PathwayStep, Service
+from utilities.spreadsheet import csv_lines, defuse
 
 COLUMNS = [
     "name", "short_name", "org_type", "kind", "country", "phone", "email", "address", "is_active",
@@ -83,29 +84,14 @@ def export_rows(queryset=None) -> Iterator[list[str]]:
         yield agency_row(agency, steps)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def export_csv(rows: Iterable[list[str]]) -> Iterator[str]:
     """Rows as CSV text, one line at a time (for a streaming response). Cells that a spreadsheet would run
-    as a formula are prefixed with a quote."""
-    writer = csv.writer(_Echo())
-    for row in rows:
-        yield writer.writerow([_defuse(cell) for cell in row])
+    as a formula are prefixed with a quote; coordinates such as "-61.45" stay readable numbers."""
+    return csv_lines(rows, numeric_text_is_safe=True)
 
 
 def _defuse(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "@") or (cell[:1] == "-" and not _is_number(cell)) else cell
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
+    return defuse(cell, numeric_text_is_safe=True)
 
 
 def export_xlsx(rows: Iterable[list[str]]) -> bytes:

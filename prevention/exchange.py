@@ -9,7 +9,6 @@ Columns: name (required), agency (a directory agency's name or short name), orga
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import PermissionDenied
@@ -22,33 +21,19 @@ from directory.exchange import FALSE, TRUE, ImportRefused, RowError, read_rows
 from directory.models import Agency
 from prevention.choices import ParticipantSex
 from prevention.models import Participant, TrainingSession
+from utilities.spreadsheet import csv_line, csv_lines, defuse
 
 COLUMNS = ["name", "agency", "organisation", "org_type", "sex", "attended", "certificate", "pre_score", "post_score"]
 
 __all__ = ["COLUMNS", "ImportRefused", "RowError", "defuse", "export_csv", "import_participants", "parse_file"]
 
 
-def defuse(cell) -> str | int | float:
-    """Text that a spreadsheet would run as a formula gets a leading quote; numbers stay numbers."""
-    if isinstance(cell, (int, float)):
-        return cell
-    text = str(cell)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def export_csv(tables: dict[str, Iterable[list]]) -> Iterator[str]:
     """Every table one after the other, each headed by a row naming it and followed by a blank row."""
-    writer = csv.writer(_Echo())
     for name, rows in tables.items():
-        yield writer.writerow([name])
-        for row in rows:
-            yield writer.writerow([defuse(cell) for cell in row])
-        yield writer.writerow([])
+        yield csv_line([name])
+        yield from csv_lines(rows)
+        yield csv_line([])
 
 
 def _score(text: str, column: str, line: int, errors: list[RowError]) -> int | None:
