@@ -32,12 +32,14 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/bandit -c pyproject.toml -r . -q 2>/dev/null
 	BEACON_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 	BEACON_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks on PostgreSQL (the database is created if missing); figures go to docs/benchmarks.md.
 bench: $(VENV)/.runtime
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_people --scale $(SCALE)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_stats
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,7 +21,10 @@ from audit import log as audit
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     if getattr(request, "htmx", False) or request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
+        # A fragment polled from the very page it would send the browser to (the notifications badge on the
+        # two-factor page) must not reload that page for ever (found by tests/test_journey.py).
+        if urlsplit(request.headers.get("HX-Current-URL", "")).path != urlsplit(url).path:
+            response["HX-Redirect"] = url
         return response
     return HttpResponseRedirect(url)
 

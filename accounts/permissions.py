@@ -50,6 +50,21 @@ PERMISSIONS: dict[str, object] = {
     "interpreters.book": _("Book interpreters for interviews and court dates"),
     "feedback.record": _("Key in survivor feedback surveys and open tablet surveys"),
     "feedback.view_reports": _("See survivor feedback results"),
+    # statistics and data standards (issue #8)
+    "stats.view_dashboard": _("See the statistics dashboard and emerging patterns (counts only, no personal data)"),
+    "stats.build_reports": _("Build statistical reports and export them"),
+    "stats.standard_reports": _("Produce the standard outputs: UNODC GLOTIP, SDG 16.2.2, TIP report data call"),
+    "stats.manage_population": _("Enter the population figures used for rates per 100,000"),
+    "exchange.import_htcds": _("Import case records in the IOM HTCDS format"),
+    "exchange.export_htcds": _("Export identifiable case records in the IOM HTCDS format"),
+    "exchange.export_anonymised": _("Export the anonymised (k-anonymous) data set for the regional network"),
+    # API, integrations and cooperation between countries (issue #9)
+    "api.manage_service_tokens": _("Create and revoke service tokens for other systems"),
+    "integrations.manage_webhooks": _("Register outgoing webhooks and see their delivery log"),
+    "integrations.send_primero": _("Send referrals to Primero (CPIMS+/GBVIMS+) instances"),
+    "cooperation.manage_peers": _("Keep the registry of other countries' Beacon instances and their keys"),
+    "cooperation.request": _("Send requests for information or assistance to another country's unit"),
+    "cooperation.respond": _("Review requests from other countries' units and decide what to disclose"),
 }
 
 # Permissions a user outside the home unit (a partner agency's staff) may hold. Every other permission takes
@@ -123,6 +138,25 @@ for _role in ("victim_care_officer", "director", "deputy_director"):
     DEFAULT_ROLE_PERMISSIONS[_role].add("feedback.record")
 for _role in ("director", "deputy_director", "analyst"):
     DEFAULT_ROLE_PERMISSIONS[_role].add("feedback.view_reports")
+# Issue #8: statistics (aggregates only) for leadership and analysts; identifiable exchange for the Director.
+for _role in ("director", "deputy_director", "head_of_investigations", "analyst"):
+    DEFAULT_ROLE_PERMISSIONS[_role] |= {"stats.view_dashboard", "stats.build_reports"}
+for _role in ("director", "deputy_director", "analyst"):
+    DEFAULT_ROLE_PERMISSIONS[_role] |= {"stats.standard_reports", "stats.manage_population", "exchange.export_anonymised"}
+for _role in ("director", "deputy_director"):
+    DEFAULT_ROLE_PERMISSIONS[_role] |= {"exchange.import_htcds", "exchange.export_htcds"}
+# Issue #9: integrations are the system administrator's; cooperation requests follow the investigation chain.
+DEFAULT_ROLE_PERMISSIONS["system_administrator"] |= {
+    "api.manage_service_tokens",
+    "integrations.manage_webhooks",
+    "cooperation.manage_peers",
+}
+for _role in ("director", "deputy_director", "head_of_investigations", "investigator"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("cooperation.request")
+for _role in ("director", "deputy_director", "head_of_investigations"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("cooperation.respond")
+for _role in ("director", "deputy_director", "victim_care_officer"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("integrations.send_primero")
 
 
 def check_code(code: str) -> str:

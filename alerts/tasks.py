@@ -72,6 +72,7 @@ def run_periodic_checks() -> dict:
     every `beacon_worker` (at most one waiting or running at a time); safe to run twice."""
     from care.actions import flag_expiring_permits
     from intake.actions import flag_overdue_reports
+    from integrations.tasks import retry_due_webhooks  # issue #9: due webhook retries
     from investigations.actions import run_periodic_checks as investigation_checks
     from referrals.actions import flag_overdue_referrals
 
@@ -79,7 +80,7 @@ def run_periodic_checks() -> dict:
     permits = flag_expiring_permits()
     referrals = flag_overdue_referrals()
     escalated = escalate_unacknowledged()
-    return {"overdue": overdue, "permits_expiring": permits, "overdue_referrals": referrals, "escalated": escalated, "investigations": investigation_checks()}
+    return {"overdue": overdue, "permits_expiring": permits, "overdue_referrals": referrals, "escalated": escalated, "investigations": investigation_checks(), "webhooks": retry_due_webhooks()}
 
 
 def escalate_unacknowledged(now=None) -> int:

@@ -14,6 +14,14 @@ NAV_PERMS = {
     "interpreters": ("interpreters.manage", "interpreters.book"),
     "feedback": ("feedback.record", "feedback.view_reports"),
     "referrals": ("referrals.send", "referrals.respond", "referrals.view_reports"),
+    "statistics": ("stats.view_dashboard", "stats.build_reports", "stats.standard_reports"),
+    "stats_dashboard": ("stats.view_dashboard",),
+    "stats_builder": ("stats.build_reports",),
+    "stats_standard": ("stats.standard_reports",),
+    "exchange": ("exchange.import_htcds", "exchange.export_htcds", "exchange.export_anonymised"),
+    "webhooks": ("integrations.manage_webhooks",),
+    "cooperation": ("cooperation.request", "cooperation.respond", "cooperation.manage_peers"),
+    "service_tokens": ("api.manage_service_tokens",),
 }
 
 

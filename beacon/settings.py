@@ -49,6 +49,7 @@ def _development_secrets() -> dict[str, str]:
         "BEACON_FIELD_KEYS": _fernet_key,
         "BEACON_AUDIT_KEY": lambda: secrets.token_urlsafe(48),
         "BEACON_BLIND_INDEX_KEY": lambda: secrets.token_urlsafe(48),
+        "BEACON_BACKUP_KEY": lambda: secrets.token_urlsafe(48),
     }
     if any(name not in data for name in wanted):
         for name, make in wanted.items():
@@ -111,6 +112,14 @@ INSTALLED_APPS = [
     "prevention",
     "interpreters",
     "feedback",
+    "stats",
+    "exchange",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "api",
+    "integrations",
+    "cooperation",
     "beacon",
 ]
 
@@ -118,6 +127,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "utilities.middleware.RequestContextMiddleware",
+    "utilities.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -274,6 +284,80 @@ PUBLIC_FORM_MAX_PER_HOUR = envint("BEACON_PUBLIC_FORM_MAX_PER_HOUR", 5)
 PUBLIC_FORM_MAX_FILE_BYTES = envint("BEACON_PUBLIC_FORM_MAX_FILE_BYTES", 5 * 1024 * 1024)
 CASE_ATTACHMENT_MAX_BYTES = envint("BEACON_CASE_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
 BREAK_GLASS_HOURS = envint("BEACON_BREAK_GLASS_HOURS", 4)
+
+# Statistics and data standards (issue #8). The instance's country (ISO 3166-1 alpha-2) names the GLOTIP
+# rows; small-cell thresholds apply to every statistic that leaves the unit.
+BEACON_COUNTRY_CODE = (env("BEACON_COUNTRY_CODE") or "TT").upper()
+STATS_SMALL_CELL = envint("BEACON_STATS_SMALL_CELL", 5)
+CTDC_K_ANONYMITY = envint("BEACON_CTDC_K", 11)
+
+# Backups (issue #10): `manage.py backup` encrypts its archive with this secret (32+ characters). Production
+# needs it only to back up or restore; elsewhere it is generated under var/ like the other dev secrets. Keep it,
+# and BEACON_FIELD_KEYS, apart from the archives: a backup cannot be read without both.
+BACKUP_KEY = env("BEACON_BACKUP_KEY") or ("" if PRODUCTION else _development_secrets()["BEACON_BACKUP_KEY"])
+
+# Webhooks and Primero connectors (issue #9): the only destinations Beacon may call. Host names
+# ("hooks.example.org", "*.example.org"), IP addresses or networks ("10.2.0.0/16"), comma-separated. A private,
+# loopback or link-local address is refused unless that address itself is listed. See docs/integrations.md.
+BEACON_WEBHOOK_ALLOWED_HOSTS = envlist("BEACON_WEBHOOK_ALLOWED_HOSTS")
+
+# --- Cooperation between countries (issue #9): owned by the cooperation app; see docs/cooperation.md -------
+# This instance's id in other units' registries, and the file holding its private Ed25519 (signing) and X25519
+# (encryption) keys. Outside production the file is generated under var/ on first use, like the dev secrets;
+# in production it must be given, but only once cooperation is used (`manage.py coop_keys` tells).
+BEACON_INSTANCE_ID = env("BEACON_INSTANCE_ID") or f"{BEACON_COUNTRY_CODE}-CTU"
+BEACON_COOP_KEY_FILE = env("BEACON_COOP_KEY_FILE") or ("" if PRODUCTION else str(VAR_DIR / "coop-keys.json"))
+# Messages stamped further than this from our clock are refused (replays inside it are refused by message id).
+COOP_CLOCK_WINDOW_SECONDS = envint("BEACON_COOP_CLOCK_WINDOW_SECONDS", 600)
+COOP_SEND_TIMEOUT_SECONDS = envint("BEACON_COOP_SEND_TIMEOUT_SECONDS", 10)
+# --- end of the cooperation block --------------------------------------------------------------------------
+
+# --- REST API (issue #9): owned by the api app; see api/ and docs/api.md -----------------------------------
+# Tokens only (no session) on /api/v1/; every endpoint sets its own classes through api.rest.ApiViewMixin.
+# Swagger UI is served from drf-spectacular-sidecar (vendored, no CDN).
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.BeaconAutoSchema",
+    "EXCEPTION_HANDLER": "api.rest.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "UNAUTHENTICATED_TOKEN": None,
+}
+# Requests per minute per token (a service token may carry its own figure). Counted in the "api" cache: the
+# database cache, so every worker process shares one count (its table comes with api's migrations).
+API_RATE_PER_MINUTE = envint("BEACON_API_RATE_PER_MINUTE", 120)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "beacon_api_cache",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},  # one entry per token in use: culling must not reset live counts
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Beacon API",
+    "DESCRIPTION": "Version 1 of Beacon's REST API. Authenticate with `Authorization: Bearer <token>`; see docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStatusEnum": "intake.choices.Status",
+        "CaseStatusEnum": "cases.choices.CaseStatus",
+        "ReferralStatusEnum": "referrals.choices.ReferralStatus",
+        "ChannelEnum": "intake.choices.Channel",
+        "OfficerChannelEnum": "api.serializers.OFFICER_CHANNELS",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.strict_request_bodies"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": False},
+}
+# --- end of the REST API block ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -311,3 +395,25 @@ LOGGING = {
         "django.server": {"level": "WARNING", "propagate": True},
     },
 }
+
+# --- Production and scale-out (issue #11): see deploy/ and docs/operator-guide.md ---------------------------
+# A PostgreSQL streaming replica for statistics and dashboards. They ask for it by name through
+# stats.dataset.stats_database(); the router keeps every other read, every write and every migration on default.
+DATABASE_ROUTERS = ["utilities.routers.ReplicaRouter"]
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = parse_database_url(env("DATABASE_REPLICA_URL"), base_dir=BASE_DIR)
+    STATS_DATABASE = "replica"
+elif TESTING:
+    # The suite tests the routing with a replica alias that is a test mirror of default: it never points at a
+    # real database, and STATS_DATABASE stays "default" unless a test overrides it (tests/test_replica.py).
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+    if DATABASES["replica"]["ENGINE"].endswith("sqlite3"):
+        # A reader: it must not take SQLite's write lock when a test opens its transaction.
+        DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"]["OPTIONS"], "transaction_mode": "DEFERRED"}
+# BEACON_LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id) for a log shipper.
+BEACON_LOG_FORMAT = (env("BEACON_LOG_FORMAT") or "plain").lower()
+if BEACON_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"BEACON_LOG_FORMAT must be plain or json, not {BEACON_LOG_FORMAT!r}")
+LOGGING["formatters"]["json"] = {"()": "utilities.logging.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = BEACON_LOG_FORMAT
+# --- end of the production block ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from beacon import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
     path("audit/", include("audit.urls")),
@@ -23,6 +24,11 @@ urlpatterns = [
     path("interpreters/", include("interpreters.urls")),
     path("feedback/", include("feedback.urls")),
     path("report/", include("intake.public_urls")),
+    path("statistics/", include("stats.urls")),
+    path("exchange/", include("exchange.urls")),
+    path("api/", include("api.urls")),
+    path("integrations/", include("integrations.urls")),
+    path("cooperation/", include("cooperation.urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),
 ]
 

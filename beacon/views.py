@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import logging
+import tempfile
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
@@ -10,6 +14,8 @@ from django.views.decorators.cache import never_cache
 from accounts.middleware import mfa_not_required
 from beacon import panels  # noqa: F401  (registers the platform's own panels)
 from beacon.home import panels_for
+
+logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -24,10 +30,73 @@ def healthz(request: HttpRequest) -> HttpResponse:
     try:
         connection = connections["default"]
         connection.ensure_connection()
-        executor = MigrationExecutor(connection)
-        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        pending = not _migrated(connection)
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         return JsonResponse({"status": "unavailable"}, status=503)
     if pending:
         return JsonResponse({"status": "migrations pending"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+# --- Readiness (issue #11) -----------------------------------------------------------------------------------
+_migrated_aliases: set[str] = set()
+
+
+def _migrated(connection) -> bool:
+    """Whether every migration is applied. Loading the migration graph is slow, so once it says yes the
+    answer is kept for the life of the process (migrations are not unapplied under a running server)."""
+    if connection.alias in _migrated_aliases:
+        return True
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return False
+    _migrated_aliases.add(connection.alias)
+    return True
+
+
+@login_not_required
+@mfa_not_required
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Whether this process can serve requests: 200 with every check "ok", else 503 naming the failed checks.
+
+    /healthz is for "is the process up"; a load balancer or orchestrator asks /readyz before sending traffic.
+    The body names checks only: no host names, paths, counts or error texts (the failure is logged by class).
+    """
+    from stats.dataset import stats_database
+
+    def database() -> None:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    def migrations() -> None:
+        if not _migrated(connections["default"]):
+            raise RuntimeError("migrations pending")
+
+    def task_queue() -> None:
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult.objects.exists()
+
+    def media() -> None:
+        with tempfile.NamedTemporaryFile(dir=settings.MEDIA_ROOT, prefix=".readyz-"):
+            pass
+
+    checks = {"database": database, "migrations": migrations, "task_queue": task_queue, "media": media}
+    if stats_database() != "default":
+
+        def replica() -> None:
+            with connections[stats_database()].cursor() as cursor:
+                cursor.execute("SELECT 1")
+
+        checks["replica"] = replica
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            results[name] = "fail"
+    ready = all(value == "ok" for value in results.values())
+    return JsonResponse({"status": "ready" if ready else "not ready", "checks": results}, status=200 if ready else 503)

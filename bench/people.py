@@ -695,11 +695,13 @@ def section(scale: int, command: str, info: dict, generation: dict, size: dict, 
     return "\n".join(lines)
 
 
-def write_doc(scale: int, text: str) -> None:
+def write_doc(scale: int, text: str, kind: str = "bench") -> None:
+    """Replace the section ``kind`` (``bench`` for people, ``bench-stats`` for statistics) at ``scale``,
+    keeping every other section; sections are ordered by scale, people first."""
     sections = {}
     if DOC.exists():
-        for m in re.finditer(r"<!-- bench:(\d+) -->.*?<!-- /bench:\1 -->", DOC.read_text(), re.S):
-            sections[int(m.group(1))] = m.group(0)
-    sections[scale] = text
+        for m in re.finditer(r"<!-- (bench(?:-[a-z]+)?):(\d+) -->.*?<!-- /\1:\2 -->", DOC.read_text(), re.S):
+            sections[(int(m.group(2)), m.group(1))] = m.group(0)
+    sections[(scale, kind)] = text
     body = INTRO + "\n" + "\n\n".join(sections[k] for k in sorted(sections)) + "\n"
     DOC.write_text(body)

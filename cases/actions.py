@@ -34,6 +34,7 @@ from cases.models import (
     VictimProfile,
 )
 from intake import workflow
+from integrations.events import emit
 from screening.choices import HTCDS_STATUS
 from utilities.crypto import blind_index, normalise, phone_index
 from utilities.locking import check_version
@@ -104,6 +105,7 @@ def open_case(decision, *, actor) -> Case:
     )  # fmt: skip
     report.save()
     audit.record("cases.case_opened", actor=actor, obj=case, details={"report_id": report.pk, "decision_id": decision.pk, "trafficking_status": status})
+    emit("case.opened", case)
     dispatch("case.opened", message=_("Case %(ref)s opened from report %(report)s.") % {"ref": case.reference, "report": report.reference}, link=case.get_absolute_url(), assignee=report.assignee, actor=actor)
     return case
 
@@ -391,6 +393,7 @@ def close_case(case: Case, *, actor, version: int, status: str, reason: str, fol
     case.version += 1
     case.save()
     audit.record("cases.case_closed", actor=actor, obj=case, changed_fields=["status", "closure_reason", "follow_up"], details={"status": status})
+    emit("case.status_changed", case, change=status)
     return case
 
 
@@ -404,6 +407,7 @@ def reopen_case(case: Case, *, actor, version: int) -> Case:
     case.version += 1
     case.save()
     audit.record("cases.case_reopened", actor=actor, obj=case, changed_fields=["status"])
+    emit("case.status_changed", case, change=case.status)
     return case
 
 

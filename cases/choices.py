@@ -102,6 +102,17 @@ class PlaceKind(models.TextChoices):
     EXPLOITATION = "Exploitation", _("Exploitation")
 
 
+class ExploitationForm(models.TextChoices):
+    """The UNODC GLOTIP form of exploitation a victim is counted under (one per victim, derived from the
+    HTCDS types): sexual exploitation alone, forced labour alone (forced or child labour, servitude), or
+    other forms, which include every mix of forms."""
+
+    SEXUAL = "sexual", _("Sexual exploitation")
+    LABOUR = "labour", _("Forced labour")
+    OTHER = "other", _("Other forms of exploitation")
+    UNKNOWN = "", _("Not recorded")
+
+
 class ExploitationType(models.TextChoices):
     """HTCDS 2.0 ``vic_TypeOfExploitation``."""
 
@@ -259,3 +270,19 @@ class AttachmentKind(models.TextChoices):
     DOCUMENT = "document", _("Document")
     STATEMENT = "statement", _("Statement")
     OTHER = "other", _("Other")
+
+
+GLOTIP_SEXUAL_TYPES = frozenset({ExploitationType.SEXUAL})
+GLOTIP_LABOUR_TYPES = frozenset({ExploitationType.FORCED_LABOUR, ExploitationType.CHILD_LABOUR, ExploitationType.SERVITUDE})
+
+
+def exploitation_form(types) -> str:
+    """The GLOTIP form (``ExploitationForm``) for a list of HTCDS ``vic_TypeOfExploitation`` values."""
+    found = {str(t) for t in (types or [])}
+    if not found:
+        return ExploitationForm.UNKNOWN
+    if found <= GLOTIP_SEXUAL_TYPES:
+        return ExploitationForm.SEXUAL
+    if found <= GLOTIP_LABOUR_TYPES:
+        return ExploitationForm.LABOUR
+    return ExploitationForm.OTHER

@@ -13,6 +13,7 @@ from cases.choices import (
     AttachmentKind,
     CaseStatus,
     DocumentType,
+    ExploitationForm,
     Gender,
     IdentifierKind,
     PersonRole,
@@ -22,6 +23,7 @@ from cases.choices import (
     ShareScope,
     TeamRole,
     TraffickingStatus,
+    exploitation_form,
 )
 from utilities.crypto import EncryptedTextField
 from utilities.querysets import RestrictedQuerySet
@@ -250,7 +252,27 @@ class VictimProfile(models.Model):
     age_when_trafficked = models.PositiveSmallIntegerField(_("age when trafficked"), null=True, blank=True)
     vulnerabilities = models.JSONField(_("vulnerabilities"), default=list, blank=True)
     vulnerability_details = EncryptedTextField(_("details of vulnerabilities"), blank=True)
+    # Derived on every save, for statistics (bulk writers call derive()): the GLOTIP form of exploitation,
+    # and the date of detection (registration, else the day the case opened), indexed for year filters.
+    exploitation_form = models.CharField(
+        _("form of exploitation (GLOTIP)"), max_length=10, choices=ExploitationForm.choices, blank=True, default="", editable=False
+    )
+    detected_on = models.DateField(_("date of detection"), null=True, blank=True, editable=False, db_index=True)
     version = models.PositiveIntegerField(default=1, editable=False)
+
+    def save(self, *args, **kwargs):
+        self.derive()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "exploitation_form", "detected_on"}
+        super().save(*args, **kwargs)
+
+    def derive(self, case_opened_at=None) -> None:
+        self.exploitation_form = exploitation_form(self.exploitation_types)
+        if self.registered_on:
+            self.detected_on = self.registered_on
+        else:
+            opened = case_opened_at or Case.objects.filter(persons__pk=self.case_person_id).values_list("opened_at", flat=True).first()
+            self.detected_on = timezone.localdate(opened) if opened else None
 
 
 class SuspectProfile(models.Model):

@@ -20,6 +20,7 @@ from intake import workflow
 from intake.choices import Status, Urgency
 from intake.filetypes import sniff
 from intake.models import Report, ReportAddition, ReportAttachment, ReportLink
+from integrations.events import emit
 from utilities.context import without_client_details
 from utilities.crypto import name_token_indexes, phone_index
 from utilities.locking import check_version
@@ -47,6 +48,7 @@ def _alert_new_report(report: Report, actor) -> None:
     ref = report.reference
     link = report.get_absolute_url()
     dispatch("report.created", message=_("New report %(ref)s received.") % {"ref": ref}, link=link, actor=actor)
+    emit("report.created", report)
     if report.child_involved or report.victim_age_group in {"child", "mixed"}:
         dispatch("report.child", message=_("Report %(ref)s involves a child.") % {"ref": ref}, link=link, actor=actor)
     if report.immediate_danger:

@@ -9,6 +9,7 @@ class Channel(models.TextChoices):
     AGENCY_REFERRAL = "agency_referral", _("Referral from an agency")
     PUBLIC_FORM = "public_form", _("Public web form")
     OPERATION = "operation", _("Patrol or operation")
+    IMPORT = "import", _("Imported record")  # HTCDS import (issue #8): the case came from another system's file
 
 
 class ReporterRelationship(models.TextChoices):

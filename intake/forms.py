@@ -42,7 +42,7 @@ class ReportForm(BootstrapMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["channel"].choices = [c for c in self.fields["channel"].choices if c[0] != "public_form"]
+        self.fields["channel"].choices = [c for c in self.fields["channel"].choices if c[0] not in ("public_form", "import")]
         self.fields["narrative"].required = True
         self.fields["referring_agency"].queryset = self.fields["referring_agency"].queryset.filter(is_active=True, is_home_unit=False)
 

@@ -25,6 +25,7 @@ from care.choices import NeedType, ServiceType
 from care.consent import has_consent
 from cases.choices import PersonRole
 from cases.models import CasePerson
+from integrations.events import emit
 from referrals.choices import (
     ACK_TARGET,
     ANSWER_TARGET,
@@ -158,6 +159,7 @@ def _transition(
         f"referrals.{action}", actor=actor, obj=referral, changed_fields=["status", stamp, *fields.keys()],
         details={"from": before, "to": target},
     )  # fmt: skip
+    emit("referral.updated", referral, change=target)
     return referral
 
 
@@ -205,6 +207,7 @@ def create_referral(
     if care_needs:
         referral.care_needs.set(care_needs)
     ReferralEvent.objects.create(referral=referral, kind=EventKind.CREATED, side=Side.UNIT, actor=actor)
+    emit("referral.created", referral)
     audit.record(
         "referrals.created", actor=actor, obj=referral,
         changed_fields=["provider", "needs", "urgency", "shared_fields"] + [n for n, v in (("safety_notes", safety_notes), ("safe_contact", safe_contact)) if v],

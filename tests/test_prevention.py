@@ -206,6 +206,9 @@ class ExportTests(PreventionTestCase):
         self.assertEqual(exchange.defuse(-5), -5)
         self.assertEqual(exchange.defuse("-5"), "'-5")
         self.assertEqual(exchange.defuse("plain"), "plain")
+        # Tab and carriage return start formulas in some spreadsheets too (issue #10).
+        self.assertEqual(exchange.defuse("\t=1+1"), "'\t=1+1")
+        self.assertEqual(exchange.defuse("\r=1+1"), "'\r=1+1")
 
 
 class TrainerTests(PreventionTestCase):

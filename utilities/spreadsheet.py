@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 
-FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def is_number(text: str) -> bool:

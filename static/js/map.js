@@ -66,6 +66,8 @@
       el.dataset.areasRendered = String(res[0].features.length);
     }).catch(function () { status.textContent = "!"; });
 
+    patternsLayer(el, map, control);
+
     getJSON(withQuery(el.dataset.servicesUrl)).then(function (data) {
       var group = L.layerGroup();
       data.services.forEach(function (s) {
@@ -95,6 +97,32 @@
       });
       group.addTo(map);
       control.addOverlay(group, el.dataset.labelIncidents);
+    });
+  }
+
+  // Issue #8: areas with an unusual rise in victims (aggregate flags; only for holders of stats.view_dashboard,
+  // the template leaves the URL out for everyone else, so no toggle appears).
+  function patternsLayer(el, map, control) {
+    if (!el.dataset.patternsUrl) { return; }
+    getJSON(el.dataset.patternsUrl).then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: function (f) {
+          var flagged = f.properties.flagged;
+          return { color: flagged ? "#6f42c1" : "#999", weight: flagged ? 3 : 0.5, fillColor: "#6f42c1",
+                   fillOpacity: flagged ? 0.55 : 0, className: flagged ? "beacon-pattern-flagged" : "beacon-pattern" };
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          var box = document.createElement("div");
+          box.appendChild(text("strong", p.name));
+          box.appendChild(text("div", el.dataset.labelPatternsObserved + " (" + data.window + "): " + p.observed +
+            ", " + el.dataset.labelPatternsExpected + " " + p.expected));
+          if (p.flagged) { box.appendChild(text("div", el.dataset.labelPatternsRise + " (p = " + Number(p.p).toPrecision(2) + ")")); }
+          l.bindPopup(box);
+        }
+      });
+      control.addOverlay(layer, el.dataset.labelPatterns);
+      el.dataset.patternsFlagged = String(data.features.filter(function (f) { return f.properties.flagged; }).length);
     });
   }
 

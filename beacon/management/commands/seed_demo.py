@@ -11,6 +11,7 @@ from beacon.demo_geo import seed_geo
 from beacon.demo_investigations import seed_investigations
 from beacon.demo_referrals import seed_referrals
 from beacon.demo_reports import seed_case_records, seed_reports
+from beacon.demo_stats import seed_statistics
 from directory import actions as directory_actions
 from directory.models import Agency
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             created += seed_case_records(users)
             created += seed_investigations(users)
             created += seed_referrals(users)
+            created += seed_statistics(users)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new records)."))
         if not options["quiet_logins"]:
             self.print_logins()

@@ -66,7 +66,7 @@ class Command(BaseCommand):
         qn = connection.ops.quote_name
         table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
         columns = [f.column for f in fields]
-        select = f"SELECT {pk}, {', '.join(qn(c) for c in columns)} FROM {table}"  # noqa: S608 - names from the model
+        select = f"SELECT {pk}, {', '.join(qn(c) for c in columns)} FROM {table}"  # noqa: S608 - names from the model  # nosec B608
         total = model._base_manager.count()
         label = model._meta.label
         done = changed = 0
@@ -92,7 +92,7 @@ class Command(BaseCommand):
                         sets = ", ".join(f"{qn(c)} = %s" for c, _old, _new in updates)
                         same = " AND ".join(f"{qn(c)} = %s" for c, _old, _new in updates)
                         cursor.execute(
-                            f"UPDATE {table} SET {sets} WHERE {pk} = %s AND {same}",  # noqa: S608
+                            f"UPDATE {table} SET {sets} WHERE {pk} = %s AND {same}",  # noqa: S608  # nosec B608 - quoted model names, values bound
                             [n for _c, _o, n in updates] + [row[0]] + [o for _c, o, _n in updates],
                         )
                         changed += cursor.rowcount

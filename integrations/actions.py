@@ -1,0 +1,300 @@
+"""Every change in the integrations domain goes through these actions (issue #9): atomic, audited in the
+same transaction (ids and field names, never values, never a secret), optimistic locking on edits.
+
+Webhooks and Primero connections are the system administrator's (``integrations.manage_webhooks``); sending a
+referral to Primero needs ``integrations.send_primero`` and follows the consent rules of any referral."""
+
+from __future__ import annotations
+
+import secrets
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import log as audit
+from integrations import net, primero
+from integrations.choices import OPEN_REFERRAL_STATUSES, TEST_EVENT, SubmissionStatus, WebhookEvent
+from integrations.events import create_delivery, enqueue_deliveries
+from integrations.models import PrimeroConnection, PrimeroSubmission, Webhook, WebhookDelivery
+from utilities.locking import check_version
+
+
+def _require_manager(actor) -> None:
+    if actor is None or not actor.is_active or not actor.has_perm("integrations.manage_webhooks"):
+        raise PermissionDenied
+
+
+def _check_url(url: str, field: str) -> None:
+    try:
+        net.check_destination(url)
+    except net.DestinationRefused as exc:
+        raise ValidationError({field: str(exc)})
+
+
+def _clean_events(events) -> list[str]:
+    events = [e for e in WebhookEvent.values if e in set(events or [])]
+    if not events or len(events) != len(set(events or [])):
+        raise ValidationError({"events": _("Choose at least one event from the list.")})
+    return events
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+# --- webhooks ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_webhook(*, actor, name: str, url: str, events) -> tuple[Webhook, str]:
+    """Returns the webhook and its secret, to be shown once."""
+    _require_manager(actor)
+    if not (name or "").strip():
+        raise ValidationError({"name": _("Give the webhook a name.")})
+    events = _clean_events(events)
+    _check_url(url, "url")
+    secret = new_secret()
+    hook = Webhook.objects.create(name=name.strip()[:100], url=url, events=events, secret=secret, created_by=actor)
+    audit.record(
+        "integrations.webhook_created", actor=actor, obj=hook, changed_fields=["name", "url", "events", "secret"],
+        details={"events": events},
+    )  # fmt: skip
+    return hook, secret
+
+
+@transaction.atomic
+def update_webhook(hook: Webhook, *, actor, version: int, name: str, url: str, events, is_active: bool) -> Webhook:
+    _require_manager(actor)
+    check_version(Webhook, hook.pk, version)
+    hook.refresh_from_db()
+    if not (name or "").strip():
+        raise ValidationError({"name": _("Give the webhook a name.")})
+    events = _clean_events(events)
+    if is_active:
+        _check_url(url, "url")
+    before = audit.snapshot(hook, ["name", "url", "events", "is_active"])
+    hook.name, hook.url, hook.events, hook.is_active = name.strip()[:100], url, events, bool(is_active)
+    changed = audit.changed(hook, before, ["name", "url", "events", "is_active"])
+    hook.version += 1
+    hook.save()
+    audit.record(
+        "integrations.webhook_updated",
+        actor=actor,
+        obj=hook,
+        changed_fields=changed,
+        details={"events": events, "active": hook.is_active},
+    )
+    return hook
+
+
+@transaction.atomic
+def deactivate_webhook(hook: Webhook, *, actor, version: int) -> Webhook:
+    """No event is sent any more; pending deliveries end as failed at their next attempt. The log stays."""
+    _require_manager(actor)
+    check_version(Webhook, hook.pk, version)
+    hook.refresh_from_db()
+    hook.is_active = False
+    hook.version += 1
+    hook.save()
+    audit.record("integrations.webhook_deactivated", actor=actor, obj=hook, changed_fields=["is_active"])
+    return hook
+
+
+@transaction.atomic
+def regenerate_webhook_secret(hook: Webhook, *, actor, version: int) -> str:
+    """A new signing secret, returned to be shown once; the old one stops working at once."""
+    _require_manager(actor)
+    check_version(Webhook, hook.pk, version)
+    hook.refresh_from_db()
+    secret = new_secret()
+    hook.secret = secret
+    hook.version += 1
+    hook.save()
+    audit.record("integrations.webhook_secret_regenerated", actor=actor, obj=hook, changed_fields=["secret"])
+    return secret
+
+
+@transaction.atomic
+def send_test_event(hook: Webhook, *, actor) -> WebhookDelivery:
+    """A ``webhook.test`` delivery, sent by the worker like any other (it shows in the delivery log)."""
+    _require_manager(actor)
+    if not hook.is_active:
+        raise ValidationError(_("This webhook is inactive."))
+    delivery = create_delivery(hook, TEST_EVENT, hook)
+    audit.record("integrations.webhook_test_sent", actor=actor, obj=hook, details={"delivery": str(delivery.event_id)})
+    transaction.on_commit(partial(enqueue_deliveries, [delivery.pk]), robust=True)
+    return delivery
+
+
+# --- Primero connections ----------------------------------------------------------------------------------
+
+CONNECTION_FIELDS = ("name", "agency", "base_url", "username", "module_id", "recipient", "is_active")
+
+
+def _clean_connection(fields: dict) -> None:
+    errors = {}
+    for name in ("name", "base_url", "username", "recipient"):
+        if not str(fields.get(name) or "").strip():
+            errors[name] = _("This field is required.")
+    if errors:
+        raise ValidationError(errors)
+    if fields.get("is_active", True):
+        _check_url(fields["base_url"], "base_url")
+
+
+@transaction.atomic
+def create_primero_connection(*, actor, password: str, **fields) -> PrimeroConnection:
+    _require_manager(actor)
+    unknown = set(fields) - set(CONNECTION_FIELDS)
+    if unknown:
+        raise TypeError(f"not connection fields: {sorted(unknown)}")
+    _clean_connection(fields)
+    if not password:
+        raise ValidationError({"password": _("This field is required.")})
+    connection = PrimeroConnection.objects.create(password=password, created_by=actor, **fields)
+    audit.record(
+        "integrations.primero_connection_created", actor=actor, obj=connection,
+        changed_fields=[*fields.keys(), "password"], details={"agency_id": connection.agency_id},
+    )  # fmt: skip
+    return connection
+
+
+@transaction.atomic
+def update_primero_connection(
+    connection: PrimeroConnection, *, actor, version: int, password: str = "", **fields
+) -> PrimeroConnection:
+    """A blank ``password`` keeps the stored one."""
+    _require_manager(actor)
+    unknown = set(fields) - set(CONNECTION_FIELDS)
+    if unknown:
+        raise TypeError(f"not connection fields: {sorted(unknown)}")
+    check_version(PrimeroConnection, connection.pk, version)
+    connection.refresh_from_db()
+    _clean_connection({name: getattr(connection, name) for name in CONNECTION_FIELDS} | fields)
+    before = audit.snapshot(connection, fields.keys())
+    for name, value in fields.items():
+        setattr(connection, name, value)
+    changed = audit.changed(connection, before, fields.keys())
+    if password:
+        connection.password = password
+        changed.append("password")
+    connection.version += 1
+    connection.save()
+    audit.record("integrations.primero_connection_updated", actor=actor, obj=connection, changed_fields=changed)
+    return connection
+
+
+# --- sending a referral to Primero -----------------------------------------------------------------------
+
+
+def connections_for(referral) -> list[PrimeroConnection]:
+    return list(PrimeroConnection.objects.filter(agency_id=referral.provider_id, is_active=True).order_by("name", "pk"))
+
+
+def _prepare(referral, *, actor, connection: PrimeroConnection, override_reason: str) -> PrimeroSubmission:
+    from alerts.actions import notify
+    from alerts.rules import users_with_roles
+    from care.consent import has_consent
+    from referrals.models import Referral
+
+    if actor is None or not actor.is_active or not actor.has_perm("integrations.send_primero"):
+        raise PermissionDenied
+    if not Referral.objects.visible_to(actor, "change").filter(pk=referral.pk).exists():
+        raise PermissionDenied
+    referral.refresh_from_db()
+    connection.refresh_from_db()
+    if not connection.is_active:
+        raise ValidationError({"connection": _("This Primero connection is inactive.")})
+    if connection.agency_id != referral.provider_id:
+        raise ValidationError(
+            {"connection": _("This referral is addressed to %(provider)s; this Primero instance belongs to %(agency)s.")
+             % {"provider": referral.provider.name, "agency": connection.agency.name}}
+        )  # fmt: skip
+    if referral.status not in OPEN_REFERRAL_STATUSES or not referral.snapshot_data:
+        raise ValidationError(
+            _("Only a referral that has been sent and is still open can be sent to Primero."), code="not_open"
+        )
+    overridden = False
+    override_reason = (override_reason or "").strip()
+    # The consent rule of any referral (issue #5), asked again now: consent may have been withdrawn since.
+    if not has_consent(referral.case_person_id, "sharing", agency=connection.agency_id):
+        if not override_reason:
+            raise ValidationError(
+                _("No consent to share information with %(agency)s is recorded for this survivor. Record the consent "
+                  "on the care page first.") % {"agency": connection.agency.name},
+                code="no_consent",
+            )  # fmt: skip
+        if not actor.has_perm("referrals.override_consent"):
+            raise PermissionDenied
+        overridden = True
+    try:
+        net.check_destination(connection.base_url)
+    except net.DestinationRefused as exc:
+        raise ValidationError({"connection": str(exc)})
+    submission = PrimeroSubmission.objects.create(
+        referral=referral, connection=connection, sent_by=actor, consent_overridden=overridden,
+        override_reason=override_reason if overridden else "",
+    )  # fmt: skip
+    audit.record(
+        "integrations.primero_send_started", actor=actor, obj=referral,
+        details={"submission_id": submission.pk, "connection_id": connection.pk, "consent_overridden": overridden},
+    )  # fmt: skip
+    if overridden:
+        audit.record(
+            "integrations.primero_consent_overridden", actor=actor, obj=referral, changed_fields=["override_reason"],
+            details={"submission_id": submission.pk, "agency_id": connection.agency_id},
+        )  # fmt: skip
+        notify(
+            users_with_roles(["director"]), event="referral.consent_overridden", urgent=True, link=referral.get_absolute_url(),
+            message=_("Referral %(ref)s was sent to Primero without recorded consent (override by %(user)s).")
+            % {"ref": referral.reference, "user": actor.get_username()},
+        )  # fmt: skip
+    return submission
+
+
+def send_referral_to_primero(
+    referral, *, actor, connection: PrimeroConnection, override_reason: str = ""
+) -> PrimeroSubmission:
+    """Send ``referral`` (its snapshot only) to the Primero instance of the partner it is addressed to, and
+    record the result. Refused without the survivor's consent to share with that partner, unless a user
+    holding ``referrals.override_consent`` gives a reason (audited, the Director alerted).
+
+    Three steps, so that no database transaction stays open while Primero answers: the checks and the pending
+    submission (atomic, audited); the calls; the result (atomic, audited). Returns the submission, whose
+    status says whether it was sent; a failure is recorded, not raised."""
+    with transaction.atomic():
+        submission = _prepare(referral, actor=actor, connection=connection, override_reason=override_reason)
+    known = (
+        PrimeroSubmission.objects.filter(
+            connection=connection, referral__case_person_id=referral.case_person_id, status=SubmissionStatus.SENT
+        )
+        .exclude(remote_case_id="")
+        .values_list("remote_case_id", flat=True)
+        .first()
+    )
+    result, error = {}, ""
+    try:
+        result = primero.submit(
+            connection, referral, known_case_id=known or "", consent_overridden=submission.consent_overridden
+        )
+    except (primero.PrimeroError, net.DestinationRefused) as exc:
+        error = str(exc)[:300]
+    with transaction.atomic():
+        submission.finished_at = timezone.now()
+        if error:
+            submission.status = SubmissionStatus.FAILED
+            submission.error = error
+        else:
+            submission.status = SubmissionStatus.SENT
+            submission.remote_case_id = result["case_id"][:64]
+            submission.remote_referral_id = result["referral_id"][:64]
+            submission.case_created = result["case_created"]
+        submission.save()
+        audit.record(
+            "integrations.primero_sent" if not error else "integrations.primero_failed", actor=actor, obj=referral,
+            changed_fields=["status"], details={"submission_id": submission.pk, "connection_id": connection.pk, "case_created": submission.case_created},
+        )  # fmt: skip
+    return submission
