@@ -50,6 +50,29 @@ def make_user(username: str, agency: Agency, *role_codes: str, password: str = P
     return user
 
 
+# Rows the data migrations install. A TransactionTestCase (the live-server browser tests) flushes every table
+# when it ends, so a later test finds them gone: live-server tests put them back in setUp.
+REFERENCE_DATA_MIGRATIONS = (
+    "screening.migrations.0002_instrument_v1",
+    "alerts.migrations.0003_default_rules",
+    "alerts.migrations.0004_case_record_rules",
+    "investigations.migrations.0002_default_alert_rules",
+)
+
+
+def restore_reference_data() -> None:
+    import importlib
+
+    from django.apps import apps
+    from django.db.migrations import RunPython
+
+    sync_roles()
+    for name in REFERENCE_DATA_MIGRATIONS:
+        for operation in importlib.import_module(name).Migration.operations:
+            if isinstance(operation, RunPython):
+                operation.code(apps, None)
+
+
 def give_totp(user: User) -> TOTPDevice:
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     return device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)

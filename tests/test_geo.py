@@ -32,7 +32,7 @@ from geo.geometry import Shape
 from geo.models import AdministrativeArea, AreaAssignment
 from intake.actions import create_report
 from intake.models import Report
-from tests.base import BeaconTestCase, make_agency, make_user, sign_in
+from tests.base import BeaconTestCase, make_agency, make_user, restore_reference_data, sign_in
 from tests.test_case_record import open_case_for_tests
 
 GEOJSON = settings.BASE_DIR.parent / "shared/geo/tt_admin1.geojson"
@@ -386,6 +386,7 @@ class MapBrowserTests(StaticLiveServerTestCase):
             super()._fixture_teardown()
         finally:
             triggers.install(connection)
+            restore_reference_data()  # the flush took the data migrations' rows too
 
     def setUp(self):
         if not os.path.exists(CHROMIUM):

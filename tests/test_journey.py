@@ -32,7 +32,16 @@ from accounts.roles import sync_roles
 from audit import triggers
 from directory.choices import AgencyKind, OrganisationType
 from directory.models import Agency, Service
-from tests.base import PASSWORD, ROLE_USERS, current_code, give_totp, make_agency, make_user, sign_in
+from tests.base import (
+    PASSWORD,
+    ROLE_USERS,
+    current_code,
+    give_totp,
+    make_agency,
+    make_user,
+    restore_reference_data,
+    sign_in,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = settings.BASE_DIR / "tests/vendor/axe-core/axe.min.js"
@@ -75,6 +84,7 @@ class JourneyTests(StaticLiveServerTestCase):
             super()._fixture_teardown()
         finally:
             triggers.install(connection)
+            restore_reference_data()  # the flush took the data migrations' rows too
 
     def setUp(self):
         if not os.path.exists(CHROMIUM):

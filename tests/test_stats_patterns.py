@@ -22,7 +22,7 @@ from geo.assign import assign_all
 from stats import patterns
 from stats.patterns import add_months, assess, forecast, poisson_sf
 from tests import factories as f
-from tests.base import BeaconTestCase, make_agency, make_user, sign_in
+from tests.base import BeaconTestCase, make_agency, make_user, restore_reference_data, sign_in
 from tests.test_geo import CHROMIUM, SerialStaticFilesHandler
 
 GEOJSON = settings.BASE_DIR.parent / "shared/geo/tt_admin1.geojson"
@@ -342,6 +342,7 @@ class PatternsMapBrowserTests(StaticLiveServerTestCase):
             super()._fixture_teardown()
         finally:
             triggers.install(connection)
+            restore_reference_data()  # the flush took the data migrations' rows too
 
     def test_layer_colours_the_flagged_area(self):
         from playwright.sync_api import sync_playwright
