@@ -37,9 +37,16 @@ test: $(VENV)/.dev
 	BEACON_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks on PostgreSQL (the database is created if missing); figures go to docs/benchmarks.md.
-bench: $(VENV)/.runtime
+# The full run: make bench SCALE=1000000 BENCH_EXTRA="--splink-sample 200000"
+$(VENV)/.bench: requirements.txt requirements-bench.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-bench.txt
+	touch $@ $(VENV)/.runtime
+
+BENCH_EXTRA ?=
+bench: $(VENV)/.runtime $(VENV)/.bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_people --scale $(SCALE)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_stats
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_extra $(BENCH_EXTRA)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -699,9 +699,13 @@ def write_doc(scale: int, text: str, kind: str = "bench") -> None:
     """Replace the section ``kind`` (``bench`` for people, ``bench-stats`` for statistics) at ``scale``,
     keeping every other section; sections are ordered by scale, people first."""
     sections = {}
+
+    def key(name: str, kind_: str) -> tuple:  # numbered scales in order, then named sections (geo)
+        return (0, int(name), kind_) if name.isdigit() else (1, name, kind_)
+
     if DOC.exists():
-        for m in re.finditer(r"<!-- (bench(?:-[a-z]+)?):(\d+) -->.*?<!-- /\1:\2 -->", DOC.read_text(), re.S):
-            sections[(int(m.group(2)), m.group(1))] = m.group(0)
-    sections[(scale, kind)] = text
+        for m in re.finditer(r"<!-- (bench(?:-[a-z]+)?):(\w+) -->.*?<!-- /\1:\2 -->", DOC.read_text(), re.S):
+            sections[key(m.group(2), m.group(1))] = m.group(0)
+    sections[key(str(scale), kind)] = text
     body = INTRO + "\n" + "\n\n".join(sections[k] for k in sorted(sections)) + "\n"
     DOC.write_text(body)
