@@ -65,6 +65,11 @@ PERMISSIONS: dict[str, object] = {
     "cooperation.manage_peers": _("Keep the registry of other countries' Beacon instances and their keys"),
     "cooperation.request": _("Send requests for information or assistance to another country's unit"),
     "cooperation.respond": _("Review requests from other countries' units and decide what to disclose"),
+    # retention and access transparency (issue #10)
+    "retention.manage": _("Set retention periods, see retention runs and the weekly access digest"),
+    "retention.hold": _("Place and lift legal holds that stop retention for a case"),
+    # four-eyes approval (issue #10)
+    "approvals.approve": _("Approve or reject other people's requests for the riskiest actions (never one's own)"),
 }
 
 # Permissions a user outside the home unit (a partner agency's staff) may hold. Every other permission takes
@@ -157,6 +162,14 @@ for _role in ("director", "deputy_director", "head_of_investigations"):
     DEFAULT_ROLE_PERMISSIONS[_role].add("cooperation.respond")
 for _role in ("director", "deputy_director", "victim_care_officer"):
     DEFAULT_ROLE_PERMISSIONS[_role].add("integrations.send_primero")
+# Issue #10: retention is the Director's and the system administrator's; legal holds follow the court work.
+for _role in ("director", "system_administrator"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("retention.manage")
+for _role in ("director", "deputy_director", "head_of_investigations"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("retention.hold")
+# Issue #10: a second pair of eyes on bulk exports, identity reveals, consent overrides and merges.
+for _role in ("director", "deputy_director", "head_of_investigations"):
+    DEFAULT_ROLE_PERMISSIONS[_role].add("approvals.approve")
 
 
 def check_code(code: str) -> str:

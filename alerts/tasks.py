@@ -75,12 +75,13 @@ def run_periodic_checks() -> dict:
     from integrations.tasks import retry_due_webhooks  # issue #9: due webhook retries
     from investigations.actions import run_periodic_checks as investigation_checks
     from referrals.actions import flag_overdue_referrals
+    from retention.tasks import run_due as retention_due  # issue #10: daily retention, weekly access digest
 
     overdue = flag_overdue_reports()
     permits = flag_expiring_permits()
     referrals = flag_overdue_referrals()
     escalated = escalate_unacknowledged()
-    return {"overdue": overdue, "permits_expiring": permits, "overdue_referrals": referrals, "escalated": escalated, "investigations": investigation_checks(), "webhooks": retry_due_webhooks()}
+    return {"overdue": overdue, "permits_expiring": permits, "overdue_referrals": referrals, "escalated": escalated, "investigations": investigation_checks(), "webhooks": retry_due_webhooks(), "retention": retention_due()}
 
 
 def escalate_unacknowledged(now=None) -> int:

@@ -22,6 +22,7 @@ NAV_PERMS = {
     "webhooks": ("integrations.manage_webhooks",),
     "cooperation": ("cooperation.request", "cooperation.respond", "cooperation.manage_peers"),
     "service_tokens": ("api.manage_service_tokens",),
+    "retention": ("retention.manage", "retention.hold"),
 }
 
 

@@ -120,6 +120,8 @@ INSTALLED_APPS = [
     "api",
     "integrations",
     "cooperation",
+    "approvals",
+    "retention",
     "beacon",
 ]
 
@@ -284,6 +286,10 @@ PUBLIC_FORM_MAX_PER_HOUR = envint("BEACON_PUBLIC_FORM_MAX_PER_HOUR", 5)
 PUBLIC_FORM_MAX_FILE_BYTES = envint("BEACON_PUBLIC_FORM_MAX_FILE_BYTES", 5 * 1024 * 1024)
 CASE_ATTACHMENT_MAX_BYTES = envint("BEACON_CASE_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
 BREAK_GLASS_HOURS = envint("BEACON_BREAK_GLASS_HOURS", 4)
+# Issue #10: the access digest flags reads outside these hours ("HH:MM-HH:MM", local time) and ISO weekdays
+# ("1-5" is Monday to Friday; "1-6" or "1,2,3,4,5,6" adds Saturday).
+BEACON_WORKING_HOURS = env("BEACON_WORKING_HOURS") or "07:00-19:00"
+BEACON_WORKING_DAYS = env("BEACON_WORKING_DAYS") or "1-5"
 
 # Statistics and data standards (issue #8). The instance's country (ISO 3166-1 alpha-2) names the GLOTIP
 # rows; small-cell thresholds apply to every statistic that leaves the unit.

@@ -29,6 +29,9 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("integrations/", include("integrations.urls")),
     path("cooperation/", include("cooperation.urls")),
+    path("retention/", include("retention.urls")),
+    path("access/", include("retention.access_urls")),
+    path("approvals/", include("approvals.urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/img/beacon.svg", permanent=True)),
 ]
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts.rules import dispatch
+from approvals.actions import consume as consume_approval
+from approvals.choices import Kind as ApprovalKind
 from audit import log as audit
 from cases import search
 from cases.choices import CaseStatus, IdentifierKind, PersonRole, TeamRole
@@ -417,6 +419,12 @@ def reopen_case(case: Case, *, actor, version: int) -> Case:
 MERGE_TABLES = (("case_links", CasePerson), ("aliases", PersonAlias), ("identifiers", Identifier))
 
 
+def merge_approval_target(a: int, b: int) -> dict:
+    """How an approval names a pair of person records, whichever is kept: the lower id and the other."""
+    low, high = sorted((int(a), int(b)))
+    return {"target_type": "cases.person", "target_id": str(low), "parameters": {"other_person_id": high}}
+
+
 @transaction.atomic
 def merge_persons(kept: Person, merged: Person, *, actor) -> PersonMerge:
     """Move everything of ``merged`` onto ``kept``; ``merged`` stays (pointing at ``kept``) so it can be undone."""
@@ -436,6 +444,8 @@ def merge_persons(kept: Person, merged: Person, *, actor) -> PersonMerge:
                 raise ValidationError(_("Both records are in the same case with the same role: remove one link first."))
         moved[name] = list(rows.values_list("pk", flat=True))
         rows.update(person=kept)
+    # Four eyes (issue #10): the actor's approved request for this pair is spent with the merge, or nothing moves.
+    consume_approval(ApprovalKind.MERGE_PERSONS, actor=actor, **merge_approval_target(kept.pk, merged.pk))
     merged.merged_into = kept
     merged.version += 1
     merged.save(update_fields=["merged_into", "version", "updated_at"])

@@ -39,15 +39,15 @@ class CaseQuerySet(RestrictedQuerySet):
         if user.has_perm("cases.view_all"):
             return self
         now = timezone.now()
-        mine = (
-            models.Q(owner=user)
-            | models.Q(team__user=user)
-            | models.Q(shares__user=user, shares__until__gte=now.date(), shares__revoked_at__isnull=True)
-            | models.Q(break_glass__user=user, break_glass__expires_at__gt=now)
-        )
-        if action == "change":
-            mine = models.Q(owner=user) | models.Q(team__user=user) | models.Q(break_glass__user=user, break_glass__expires_at__gt=now)
-        return self.filter(pk__in=Case.objects.filter(mine).values("pk"))
+        # Each grant is its own indexed semi-join on case id (no OR across joined tables, no DISTINCT): the
+        # planner reads the few rows a user has instead of joining every case's team, shares and grants.
+        team = CaseMember.objects.filter(user=user).values("case_id")
+        glass = BreakGlass.objects.filter(user=user, expires_at__gt=now).values("case_id")
+        mine = models.Q(owner=user) | models.Q(pk__in=team) | models.Q(pk__in=glass)
+        if action == "view":
+            shares = CaseShare.objects.filter(user=user, until__gte=now.date(), revoked_at__isnull=True).values("case_id")
+            mine |= models.Q(pk__in=shares)
+        return self.filter(mine)
 
 
 class Case(models.Model):
@@ -195,24 +195,28 @@ class CasePersonQuerySet(RestrictedQuerySet):
         # Work out first which cases the user sees and in which capacity (a handful of ids for anyone outside
         # leadership), then filter the links by case id and role: one indexed query instead of a join over
         # every link in the database (measured 1.2 s -> 0.12 s at a million people, docs/benchmarks.md).
-        visible = set(Case.objects.visible_to(user, action).values_list("pk", flat=True))
-        if not visible:
+        # The grants are read straight from their tables (four small queries, no id lists sent back): a grant
+        # is what makes a case visible, exactly as Case.objects.visible_to decides.
+        if action not in {"view", "change"}:
             return links.none()
         today, now = timezone.localdate(), timezone.now()
-        shares = CaseShare.objects.filter(user=user, until__gte=today, revoked_at__isnull=True, case_id__in=visible)
-        members = CaseMember.objects.filter(user=user, case_id__in=visible)
+        owned = set(Case.objects.filter(owner=user).values_list("pk", flat=True))
+        team = list(CaseMember.objects.filter(user=user).values_list("case_id", "role"))
+        glass = set(BreakGlass.objects.filter(user=user, expires_at__gt=now).values_list("case_id", flat=True))
+        shared = []
+        if action == "view":
+            shared = list(
+                CaseShare.objects.filter(user=user, until__gte=today, revoked_at__isnull=True).values_list("case_id", "scope")
+            )
+        if not (owned or team or glass or shared):
+            return links.none()
 
-        def ids(queryset) -> set[int]:
-            return set(queryset.values_list("case_id", flat=True))
+        def with_role(grants, *roles) -> set[int]:
+            return {case_id for case_id, role in grants if role in roles}
 
-        full = (
-            set(Case.objects.filter(owner=user, pk__in=visible).values_list("pk", flat=True))
-            | ids(members.filter(role__in=[TeamRole.OWNER, TeamRole.INVESTIGATOR]))
-            | ids(shares.filter(scope=ShareScope.FULL))
-            | ids(BreakGlass.objects.filter(user=user, expires_at__gt=now, case_id__in=visible))
-        )
-        victims = (ids(members.filter(role=TeamRole.CARE)) | ids(shares.filter(scope=ShareScope.VICTIMS))) - full
-        suspects = (ids(members.filter(role=TeamRole.SUSPECT_HANDLER)) | ids(shares.filter(scope=ShareScope.SUSPECTS))) - full
+        full = owned | glass | with_role(team, TeamRole.OWNER, TeamRole.INVESTIGATOR) | with_role(shared, ShareScope.FULL)
+        victims = (with_role(team, TeamRole.CARE) | with_role(shared, ShareScope.VICTIMS)) - full
+        suspects = (with_role(team, TeamRole.SUSPECT_HANDLER) | with_role(shared, ShareScope.SUSPECTS)) - full
         neutral = [PersonRole.WITNESS, PersonRole.REPORTER]
         return links.filter(
             models.Q(case_id__in=full)

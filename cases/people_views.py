@@ -18,6 +18,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from approvals import actions as approvals
+from approvals.choices import Kind as ApprovalKind
+from approvals.forms import RequestForm
 from audit import log as audit
 from cases import actions, duplicates, search
 from cases.models import CasePerson, Identifier, Person, PersonMerge
@@ -127,9 +130,21 @@ def merge_compare(request: HttpRequest, a: int, b: int) -> HttpResponse:
         raise Http404
     pa, pb = visible[a], visible[b]
     choices = [(a, _("Keep record #%(id)s") % {"id": a}), (b, _("Keep record #%(id)s") % {"id": b})]
-    form = MergeForm(request.POST if request.method == "POST" else None, choices=choices, initial={"keep": a})
+    asking = request.method == "POST" and request.POST.get("intent") == "request"
+    form = MergeForm(request.POST if request.method == "POST" and not asking else None, choices=choices, initial={"keep": a})
+    request_form = RequestForm(request.POST if asking else None)
+    approval_target = actions.merge_approval_target(a, b)
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if asking:
+        # Four eyes (issue #10): ask another approver before the merge can be made.
+        status = 400
+        if request_form.is_valid():
+            item = approvals.request_approval(
+                ApprovalKind.MERGE_PERSONS, actor=request.user, reason=request_form.cleaned_data["reason"], **approval_target
+            )
+            messages.success(request, _("Approval requested (%(ref)s). You will be notified of the decision.") % {"ref": item.reference})
+            return redirect("people:merge", a, b)
+    elif request.method == "POST" and form.is_valid():
         kept, merged = (pa, pb) if form.cleaned_data["keep"] == a else (pb, pa)
         try:
             actions.merge_persons(kept, merged, actor=request.user)
@@ -148,7 +163,9 @@ def merge_compare(request: HttpRequest, a: int, b: int) -> HttpResponse:
     links = _links_by_person(request.user, [a, b])
     context = {
         "form": form, "left": _record(pa, links[a]), "right": _record(pb, links[b]),
-        "score": round(score * 100), "reasons": duplicates.reasons_for(codes),
+        "score": round(score * 100), "reasons": duplicates.reasons_for(codes), "request_form": request_form,
+        "approved": approvals.usable(ApprovalKind.MERGE_PERSONS, actor=request.user, **approval_target),
+        "pending": approvals.pending(ApprovalKind.MERGE_PERSONS, actor=request.user, **approval_target),
     }  # fmt: skip
     return render(request, "people/merge.html", context, status=status)
 

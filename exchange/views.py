@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from approvals import actions as approvals
+from approvals.choices import Kind as ApprovalKind
+from approvals.forms import RequestForm
 from exchange import actions, htcds
 from exchange.forms import HTCDSExportForm, HTCDSImportForm
 from exchange.models import ImportJob
@@ -70,23 +74,51 @@ def htcds_import_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def htcds_export(request: HttpRequest) -> HttpResponse:
+    """Identifiable records leave the system only with a second person's approval (issue #10): the page asks
+    for it with a reason; once approved, the requester downloads once. ``manage.py export_htcds`` is not gated:
+    it needs server access, a stronger control (docs/security.md)."""
     _require(request, "exchange.export_htcds")
+    kind = ApprovalKind.BULK_EXPORT_HTCDS
+    target = {"target_type": "exchange.htcds", "target_id": ""}
     form = HTCDSExportForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    request_form = RequestForm(request.POST if request.POST.get("intent") == "request" else None)
+    status = 200
+    if request.method == "POST" and request.POST.get("intent") == "request":
+        status = 400
+        if request_form.is_valid():
+            item = approvals.request_approval(
+                kind, actor=request.user, reason=request_form.cleaned_data["reason"], **target
+            )
+            messages.success(
+                request,
+                _("Approval requested (%(ref)s). You will be notified of the decision.") % {"ref": item.reference},
+            )
+            return redirect("exchange:htcds_export")
+    elif request.method == "POST" and form.is_valid():
         fmt = form.cleaned_data["format"]
-        rows, _count = actions.export_htcds(actor=request.user, fmt=fmt)
+        try:
+            with transaction.atomic():
+                approvals.consume(kind, actor=request.user, **target)
+                rows, _count = actions.export_htcds(actor=request.user, fmt=fmt)
+                if fmt == "xlsx":
+                    body = htcds.to_xlsx(rows)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("exchange:htcds_export")
         stamp = timezone.localdate().isoformat()
         if fmt == "xlsx":
-            response = HttpResponse(htcds.to_xlsx(rows), content_type=htcds.XLSX_MIME)
+            response = HttpResponse(body, content_type=htcds.XLSX_MIME)
         else:
             response = StreamingHttpResponse(htcds.to_csv(rows), content_type=htcds.CSV_MIME)
         response["Content-Disposition"] = f'attachment; filename="beacon-htcds-{stamp}.{fmt}"'
         response["Cache-Control"] = "no-store"
         return response
+    elif request.method == "POST":
+        status = 400
     count = actions.export_links(request.user).count()
-    return render(
-        request,
-        "exchange/htcds_export.html",
-        {"form": form, "count": count},
-        status=400 if request.method == "POST" else 200,
-    )
+    context = {
+        "form": form, "count": count, "request_form": request_form,
+        "approved": approvals.usable(kind, actor=request.user, **target),
+        "pending": approvals.pending(kind, actor=request.user, **target),
+    }  # fmt: skip
+    return render(request, "exchange/htcds_export.html", context, status=status)

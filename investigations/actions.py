@@ -430,6 +430,12 @@ def request_court_file(case: Case, *, actor, reveal_identity: bool = False, reas
     _require(case, actor)
     if reveal_identity and not reason.strip():
         raise ValidationError({"reason": _("Give the reason for revealing the victims' identity.")})
+    if reveal_identity:
+        # Four eyes (issue #10): revealing identities also needs another approver's yes, spent here.
+        from approvals.actions import consume
+        from approvals.choices import Kind
+
+        consume(Kind.COURT_FILE_REVEAL, actor=actor, target=case)
     court_file = CourtFile.objects.create(
         case=case, requested_by=actor, reveal_identity=reveal_identity, reveal_reason=reason.strip() if reveal_identity else "",
         options={"reveal_identity": reveal_identity},
@@ -443,6 +449,16 @@ def request_court_file(case: Case, *, actor, reveal_identity: bool = False, reas
     )
     transaction.on_commit(partial(compile_court_file.enqueue, court_file.pk), robust=True)
     return court_file
+
+
+@transaction.atomic
+def request_reveal_approval(case: Case, *, actor, reason: str):
+    """Ask another approver to allow a court file of this case with victims' identities revealed (issue #10)."""
+    from approvals.actions import request_approval
+    from approvals.choices import Kind
+
+    _require(case, actor)
+    return request_approval(Kind.COURT_FILE_REVEAL, actor=actor, reason=reason, target=case)
 
 
 # --- periodic checks ------------------------------------------------------------------------------------

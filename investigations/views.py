@@ -400,7 +400,16 @@ def court_file(request: HttpRequest, case_pk: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                if getattr(exc, "code", None) != "approval_required":
+                    _add_errors(form, exc)
+                else:  # issue #10: no approval yet, so ask for it with the officer's reason; nothing is compiled
+                    item = actions.request_reveal_approval(case, actor=request.user, reason=form.cleaned_data["reason"])
+                    messages.warning(
+                        request,
+                        _("Revealing victims' identities needs a second person's approval. Request %(ref)s is with "
+                          "the approvers; once approved, request the file again.") % {"ref": item.reference},
+                    )  # fmt: skip
+                    return redirect("investigations:court_file", case.pk)
             else:
                 messages.success(
                     request, _("The court case file is being compiled. You will be notified when it is ready.")

@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from alerts.actions import notify
 from alerts.rules import users_with_roles
+from approvals.actions import consume as consume_approval
+from approvals.choices import Kind as ApprovalKind
 from audit import log as audit
 from care.choices import NeedType, ServiceType
 from care.consent import has_consent
@@ -223,7 +225,8 @@ def consent_recorded(referral: Referral) -> bool:
 @transaction.atomic
 def send_referral(referral: Referral, *, actor, version: int, override_reason: str = "") -> Referral:
     """Send a draft. Refused without the survivor's consent to share with this provider, unless a user holding
-    ``referrals.override_consent`` gives a reason: then it is audited and the Director is alerted, urgently."""
+    ``referrals.override_consent`` gives a reason and holds another approver's approval for this referral
+    (``request_consent_override``, issue #10): then it is audited and the Director is alerted, urgently."""
     _require(referral, actor, Side.UNIT)
     override_reason = (override_reason or "").strip()
     referral.refresh_from_db()
@@ -239,6 +242,8 @@ def send_referral(referral: Referral, *, actor, version: int, override_reason: s
             )  # fmt: skip
         if not actor.has_perm("referrals.override_consent"):
             raise PermissionDenied
+        # Four eyes (issue #10): the override also needs another approver's yes, spent with the sending.
+        consume_approval(ApprovalKind.CONSENT_OVERRIDE, actor=actor, target=referral)
         overridden = True
     fields = {"sent_by": actor, "snapshot_data": json.dumps(build_snapshot(referral))}
     if overridden:
@@ -266,6 +271,21 @@ def send_referral(referral: Referral, *, actor, version: int, override_reason: s
         )  # fmt: skip
     _tell_provider(referral, _("New referral %(ref)s.") % {"ref": referral.reference})
     return referral
+
+
+@transaction.atomic
+def request_consent_override(referral: Referral, *, actor, reason: str):
+    """Ask another approver to allow sending this draft without recorded consent (issue #10). The draft stays a
+    draft; once approved, the requester sends it (with a reason) and the approval is spent."""
+    from approvals.actions import request_approval
+
+    _require(referral, actor, Side.UNIT)
+    if not actor.has_perm("referrals.override_consent"):
+        raise PermissionDenied
+    referral.refresh_from_db()
+    if referral.status != S.DRAFT or consent_recorded(referral):
+        raise ValidationError(_("This referral needs no override."), code="invalid_transition")
+    return request_approval(ApprovalKind.CONSENT_OVERRIDE, actor=actor, reason=reason, target=referral)
 
 
 @transaction.atomic

@@ -184,12 +184,7 @@ def referral_create(request: HttpRequest, case_person_pk: int) -> HttpResponse:
                 with transaction.atomic():
                     referral = actions.create_referral(link, actor=request.user, **form.action_fields())
                     if request.POST["intent"] == "send":
-                        actions.send_referral(
-                            referral,
-                            actor=request.user,
-                            version=referral.version,
-                            override_reason=form.cleaned_data.get("override_reason", ""),
-                        )
+                        approval = _send_or_ask(request, referral, referral.version, form.cleaned_data.get("override_reason", ""))
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
                     for name, errs in exc.error_dict.items():
@@ -201,6 +196,9 @@ def referral_create(request: HttpRequest, case_person_pk: int) -> HttpResponse:
                 errors = [_("You may not send a referral without recorded consent.")]
                 status = 403
             else:
+                if request.POST["intent"] == "send" and approval is not None:
+                    flash.warning(request, _approval_message(referral, approval))
+                    return redirect(referral.get_absolute_url())
                 flash.success(
                     request,
                     _("Referral %(ref)s sent.") % {"ref": referral.reference}
@@ -258,6 +256,7 @@ def _unit_detail(
         "consent": actions.consent_recorded(referral),
         "can_change": Referral.objects.visible_to(request.user, "change").filter(pk=referral.pk).exists(),
         "can_override": request.user.has_perm("referrals.override_consent"),
+        "override_approval": _override_approval(request.user, referral),
         "can_send": actions.allowed(referral, "send"),
         "can_withdraw": actions.allowed(referral, "withdraw"),
         "send_form": send_form or forms.SendForm(initial={"version": referral.version}),
@@ -275,21 +274,53 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _unit_detail(request, referral)
 
 
+def _send_or_ask(request, referral: Referral, version: int, override_reason: str):
+    """Send the referral; None when sent. Sending without recorded consent needs another approver's yes (issue
+    #10): when the sender has none yet, the referral stays a draft and the request (with the sender's reason)
+    goes to the approvers; the request is returned."""
+    try:
+        with transaction.atomic():
+            actions.send_referral(referral, actor=request.user, version=version, override_reason=override_reason)
+    except ValidationError as exc:
+        if getattr(exc, "code", None) != "approval_required":
+            raise
+        return actions.request_consent_override(referral, actor=request.user, reason=override_reason)
+    return None
+
+
+def _override_approval(user, referral: Referral):
+    """The user's approved (else pending) request to send this draft without consent, or None (issue #10)."""
+    from approvals.actions import pending, usable
+    from approvals.choices import Kind
+
+    if referral.status != ReferralStatus.DRAFT:
+        return None
+    return usable(Kind.CONSENT_OVERRIDE, actor=user, target=referral) or pending(
+        Kind.CONSENT_OVERRIDE, actor=user, target=referral
+    )
+
+
+def _approval_message(referral: Referral, approval) -> str:
+    return _(
+        "Referral %(ref)s stays a draft: sending it without recorded consent needs a second person's approval. "
+        "Request %(approval)s is with the approvers; once approved, send it from this page."
+    ) % {"ref": referral.reference, "approval": approval.reference}
+
+
 @require_POST
 def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
     referral = _referral(request, pk, Side.UNIT, "change")
     form = forms.SendForm(request.POST)
     if form.is_valid():
         try:
-            actions.send_referral(
-                referral,
-                actor=request.user,
-                version=form.cleaned_data["version"],
-                override_reason=form.cleaned_data["override_reason"],
-            )
+            with transaction.atomic():
+                approval = _send_or_ask(request, referral, form.cleaned_data["version"], form.cleaned_data["override_reason"])
         except ValidationError as exc:
             referral.refresh_from_db()
             return _unit_detail(request, referral, errors=_errors(exc), status=_error_status(exc), send_form=form)
+        if approval is not None:
+            flash.warning(request, _approval_message(referral, approval))
+            return redirect(referral.get_absolute_url())
         flash.success(request, _("Referral %(ref)s sent.") % {"ref": referral.reference})
         return redirect(referral.get_absolute_url())
     return _unit_detail(request, referral, errors=[_("The form is incomplete.")], status=400, send_form=form)

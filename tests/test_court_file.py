@@ -14,6 +14,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from alerts.models import Notification
+from approvals import actions as approvals
+from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
 from investigations import actions
 from investigations.models import CourtFile, Evidence
@@ -126,7 +128,15 @@ class CourtFileContentTests(CourtFileFixture):
         response = self.client_for("investigator").post(self.url("court_file"), {"reveal_identity": "on", "reason": ""})
         self.assertEqual(response.status_code, 400)
         self.assertFalse(CourtFile.objects.exists())
+        # Issue #10: the first request goes to the approvers (nothing compiled); once approved, it compiles.
+        response = self.client_for("investigator").post(self.url("court_file"), {"reveal_identity": "on", "reason": "Ordered by the court for the trial bundle"}, follow=True)
+        self.assertContains(response, "second person")
+        self.assertFalse(CourtFile.objects.exists())
+        request = ApprovalRequest.objects.get(kind="court_file_reveal", target_id=str(self.case.pk))
+        approvals.approve(request, actor=self.director, version=request.version)
         item = self.compile(reveal_identity="on", reason="Ordered by the court for the trial bundle")
+        request.refresh_from_db()
+        self.assertEqual(request.status, "used")
         pages, _data = self.text(item)
         self.assertIn("Maria Secreta", "\n".join(pages))
         self.assertEqual(item.reveal_reason, "Ordered by the court for the trial bundle")

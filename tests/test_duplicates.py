@@ -13,9 +13,13 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals import actions as approvals
+from approvals.choices import Kind as ApprovalKind
+from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
 from cases import actions, duplicates, search
 from cases.models import CasePerson, Identifier, Person, PersonAlias, PersonMerge
+from tests.approval_helpers import approve
 from tests.test_people_search import PeopleTestCase, open_case
 
 
@@ -196,8 +200,20 @@ class MergeTests(DuplicateTestCase):
         again_links = list(CasePerson.objects.filter(person=self.again).values_list("pk", flat=True))
         again_aliases = list(PersonAlias.objects.filter(person=self.again).values_list("pk", flat=True))
         again_idents = list(Identifier.objects.filter(person=self.again).values_list("pk", flat=True))
+        # Without a second person's approval the merge is refused (issue #10): the page asks for one.
+        self.assertContains(page, "Request approval")
+        response = director.post(self.url(), {"keep": self.maria.pk, "confirm": "on"})
+        self.assertContains(response, "second person", status_code=409)
+        self.assertFalse(PersonMerge.objects.exists())
+        response = director.post(self.url(), {"intent": "request", "reason": "Same passport, two spellings."})
+        self.assertRedirects(response, self.url())
+        item = ApprovalRequest.objects.get()
+        approvals.approve(item, actor=self.deputy, version=item.version)
+        self.assertContains(director.get(self.url()), "you may merge these two records once")
         response = director.post(self.url(), {"keep": self.maria.pk, "confirm": "on"})
         self.assertRedirects(response, reverse("people:merges"))
+        item.refresh_from_db()
+        self.assertEqual(item.status, "used")
         self.again.refresh_from_db()
         self.assertEqual(self.again.merged_into, self.maria)
         self.assertEqual(set(CasePerson.objects.filter(pk__in=again_links).values_list("person_id", flat=True)), {self.maria.pk})
@@ -228,6 +244,7 @@ class MergeTests(DuplicateTestCase):
         self.assertContains(response, "already undone")
 
     def test_undo_needs_permission_and_post(self):
+        approve(ApprovalKind.MERGE_PERSONS, requester=self.director, approver=self.deputy, **actions.merge_approval_target(self.maria.pk, self.again.pk))
         merge = actions.merge_persons(self.maria, self.again, actor=self.director)
         url = reverse("people:merge_undo", args=[merge.pk])
         self.assertEqual(self.client_for("investigator").post(url).status_code, 403)

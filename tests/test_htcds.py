@@ -18,6 +18,9 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from accounts.models import Role, User
+from approvals import actions as approvals
+from approvals.choices import Kind as ApprovalKind
+from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
 from cases import search
 from cases.models import Case, CasePerson, Identifier, Person, Place, SearchToken, SuspectProfile, VictimProfile
@@ -27,6 +30,7 @@ from exchange.models import ExternalRecord, ImportJob
 from intake.models import Report
 from screening.models import Decision, Screening
 from tests import factories
+from tests.approval_helpers import approve
 from tests.base import BeaconTestCase
 
 
@@ -494,10 +498,28 @@ class PageTests(BeaconTestCase):
         self.assertContains(
             client.get(reverse("exchange:htcds_export")), "1 record (victims and perpetrators you may see)"
         )
-        response = client.post(reverse("exchange:htcds_export"), {"format": "csv"})
+        # Identifiable records leave only with a second person's approval, for one download (issue #10).
+        url = reverse("exchange:htcds_export")
+        self.assertContains(client.get(url), "Request approval")
+        response = client.post(url, {"format": "csv"}, follow=True)
+        self.assertContains(response, "second person")
+        self.assertFalse(AuditEvent.objects.filter(action="exchange.htcds_exported").exists())
+        response = client.post(url, {"intent": "request", "reason": "Annual data call to IOM."})
+        self.assertRedirects(response, url)
+        self.assertContains(client.get(url), "awaits a second person")
+        item = ApprovalRequest.objects.get()
+        approvals.approve(item, actor=self.deputy, version=item.version)
+        self.assertContains(client.get(url), "you may download the file once")
+        response = client.post(url, {"format": "csv"})
         self.assertEqual(response["Content-Type"], "text/csv; charset=utf-8")
         body = b"".join(response.streaming_content).decode()
         self.assertIn("Esperanza", body)
         self.assertTrue(AuditEvent.objects.filter(action="exchange.htcds_exported", actor_id=self.director.pk).exists())
-        response = client.post(reverse("exchange:htcds_export"), {"format": "xlsx"})
+        item.refresh_from_db()
+        self.assertEqual(item.status, "used")
+        # Used once: the next download needs a new approval.
+        response = client.post(url, {"format": "xlsx"}, follow=True)
+        self.assertContains(response, "second person")
+        approve(ApprovalKind.BULK_EXPORT_HTCDS, requester=self.director, approver=self.deputy, target_type="exchange.htcds")
+        response = client.post(url, {"format": "xlsx"})
         self.assertEqual(response["Content-Type"], htcds.XLSX_MIME)

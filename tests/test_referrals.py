@@ -16,6 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Notification
+from approvals import actions as approvals
+from approvals.choices import Kind as ApprovalKind
+from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
 from care import actions as care_actions
 from cases import actions as case_actions
@@ -27,6 +30,7 @@ from referrals import actions
 from referrals.models import Referral
 from referrals.reports import referral_statistics
 from screening.actions import record_decision, record_screening
+from tests.approval_helpers import approve
 from tests.base import BeaconTestCase, make_user
 from utilities.locking import StaleVersion
 
@@ -173,11 +177,33 @@ class ConsentTests(ReferralTestCase):
         url = reverse("referrals:referral_create", args=[self.victim.pk])
         data = {"needs": ["shelter"], "urgency": "urgent", "provider": self.blue_basin.pk, "shared_fields": ["name"], "shared_name": ALIAS,
                 "intent": "send", "override_reason": "Survivor in danger tonight; consent to be taken at the refuge."}  # fmt: skip
+        hoi = self.client_for("hoi")
         with self.captureOnCommitCallbacks(execute=True):
-            response = self.client_for("hoi").post(url, data)
+            response = hoi.post(url, data)
+        # Issue #10: the override needs a second person's approval; until then the referral stays a draft and
+        # the reason goes to the approvers (the requester is not one of them).
         referral = Referral.objects.get()
         self.assertRedirects(response, referral.get_absolute_url(), fetch_redirect_response=False)
+        self.assertEqual(referral.status, "draft")
+        self.assertFalse(referral.consent_overridden)
+        self.assertContains(hoi.get(referral.get_absolute_url()), "awaits a second person")
+        self.assertFalse(Notification.objects.filter(recipient=self.refuge).exists())
+        item = ApprovalRequest.objects.get(kind="consent_override", target_id=str(referral.pk))
+        self.assertEqual(item.reason, "Survivor in danger tonight; consent to be taken at the refuge.")
+        asked = Notification.objects.filter(event="approval.requested")
+        self.assertEqual(sorted(n.recipient.username for n in asked), ["deputy", "director"])
+        self.assertNotIn("danger", asked[0].message)
+        with self.assertRaises(PermissionDenied):
+            approvals.approve(item, actor=self.hoi, version=item.version)
+        approvals.approve(item, actor=self.director, version=item.version)
+        send = reverse("referrals:referral_send", args=[referral.pk])
+        with self.captureOnCommitCallbacks(execute=True):
+            response = hoi.post(send, {"version": referral.version, "override_reason": data["override_reason"]})
+        self.assertRedirects(response, referral.get_absolute_url(), fetch_redirect_response=False)
+        referral = Referral.objects.get()
         self.assertEqual(referral.status, "sent")
+        item.refresh_from_db()
+        self.assertEqual(item.status, "used")
         self.assertTrue(referral.consent_overridden)
         event = AuditEvent.objects.get(action="referrals.consent_overridden")
         self.assertEqual(event.actor_name, "hoi")
@@ -455,6 +481,7 @@ class ReportTests(ReferralTestCase):
         a2 = self.referral()
         d1 = self.referral()
         b1 = self.referral(provider=self.blue_basin, send=False)
+        approve(ApprovalKind.CONSENT_OVERRIDE, requester=self.hoi, approver=self.director, target=b1)
         actions.send_referral(b1, actor=self.hoi, version=b1.version, override_reason="Emergency.")
         self.referral(send=False)  # drafts never count
         actions.accept_referral(a1, actor=self.shelter, version=a1.version)
