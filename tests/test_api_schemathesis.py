@@ -6,7 +6,9 @@ only the other identity may see. Deterministic (derandomize) and bounded, so CI 
 from __future__ import annotations
 
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,6 +28,16 @@ FIXED_ID_EXAMPLES = 3
 
 
 class SchemathesisTests(ApiWorld):
+    def setUp(self):
+        super().setUp()
+        # schemathesis calls the WSGI application directly, so Django's request signals fire: their
+        # close_old_connections would close the test's connection inside its transaction (PostgreSQL). The test
+        # client disconnects them the same way.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        self.addCleanup(request_started.connect, close_old_connections)
+        self.addCleanup(request_finished.connect, close_old_connections)
+
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
