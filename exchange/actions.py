@@ -13,12 +13,15 @@ a random ``x_ExternalId``, kept, so re-importing the file updates instead of dup
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -60,6 +63,7 @@ from exchange.models import ExternalCase, ExternalRecord, ImportJob, JobStatus
 from intake.models import Report
 from screening.choices import DecidingOrganisation, Outcome, Recommendation
 from screening.models import Decision, Screening, ScreeningInstrument
+from utilities.archive import encrypted_zip
 from utilities.crypto import encrypt_text
 from utilities.storage import read_encrypted, store_encrypted
 
@@ -714,3 +718,91 @@ def export_htcds(*, actor=None, fmt: str = "csv", links=None, via: str = "web"):
             details={"format": fmt, "rows": count, "via": via},
         )
     return export_rows(links), count
+
+
+# --- encrypted archives (issue #10) ----------------------------------------------------------------------
+#
+# Identifiable exports leave as an AES-256 ZIP whose password is shown to the requester once, apart from the
+# file. The web page keeps the archive (encrypted at rest as well) under a generated name until the requester
+# downloads it, once; the audit rows name the archive by its SHA-256, never the password.
+
+ARCHIVE_STORE = "htcds-exports"
+ARCHIVE_TTL = timedelta(hours=1)  # an archive not downloaded within this is deleted
+
+
+@dataclass
+class Archive:
+    content: bytes
+    password: str
+    filename: str  # the archive's own name, beacon-htcds-<date>.zip
+    sha256: str
+    rows: int
+
+
+def export_htcds_archive(*, actor=None, fmt: str = "csv", via: str = "web", links=None) -> Archive:
+    """The HTCDS export (audited as every export) inside an encrypted ZIP, with one more audit row saying an
+    encrypted archive was produced and its SHA-256. Call inside the transaction that spends the approval."""
+    stamp = timezone.localdate().isoformat()
+    with transaction.atomic():
+        rows, count = export_htcds(actor=actor, fmt=fmt, links=links, via=via)
+        body = htcds.to_xlsx(rows) if fmt == "xlsx" else "".join(htcds.to_csv(rows)).encode("utf-8")
+        content, password = encrypted_zip({f"beacon-htcds-{stamp}.{fmt}": body})
+        digest = hashlib.sha256(content).hexdigest()
+        audit.record(
+            "exchange.htcds_archive_prepared", actor=actor, object_type="cases.caseperson",
+            details={"format": fmt, "rows": count, "via": via, "encryption": "zip-aes256", "sha256": digest},
+        )  # fmt: skip
+    logger.info("HTCDS export archive prepared (%s, %d rows, sha256 %s)", via, count, digest)
+    return Archive(content, password, f"beacon-htcds-{stamp}.zip", digest, count)
+
+
+def _archive_path(name: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / ARCHIVE_STORE / name[:2] / name
+
+
+def sweep_archives(now=None) -> int:
+    """Delete kept archives older than ARCHIVE_TTL (never downloaded). Returns how many."""
+    limit = (now or timezone.now()).timestamp() - ARCHIVE_TTL.total_seconds()
+    root = Path(settings.MEDIA_ROOT) / ARCHIVE_STORE
+    count = 0
+    for path in root.glob("*/*") if root.is_dir() else ():
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+                count += 1
+        except FileNotFoundError:  # taken by a download meanwhile
+            continue
+    return count
+
+
+def keep_archive(archive: Archive) -> str:
+    """Keep the archive (encrypted at rest) under a new generated name, returned, for one download."""
+    sweep_archives()
+    name = uuid.uuid4().hex
+    store_encrypted(ARCHIVE_STORE, name, archive.content)
+    return name
+
+
+def take_archive(name: str, *, actor, sha256: str) -> bytes | None:
+    """The kept archive's bytes, deleted as they are read: of two concurrent downloads only one gets them (the
+    file is renamed first, atomically). None when it is gone or expired. The download is audited."""
+    source = _archive_path(name)
+    taken = uuid.uuid4().hex
+    target = _archive_path(name[:2] + taken)
+    try:
+        fresh = source.stat().st_mtime >= timezone.now().timestamp() - ARCHIVE_TTL.total_seconds()
+        os.replace(source, target)
+    except FileNotFoundError:
+        return None
+    try:
+        content = read_encrypted(ARCHIVE_STORE, name[:2] + taken) if fresh else None
+    finally:
+        target.unlink(missing_ok=True)
+    if content is None or hashlib.sha256(content).hexdigest() != sha256:
+        return None
+    audit.record(
+        "exchange.htcds_archive_downloaded", actor=actor, object_type="cases.caseperson",
+        details={"encryption": "zip-aes256", "sha256": sha256},
+    )  # fmt: skip
+    logger.info("HTCDS export archive downloaded (sha256 %s)", sha256)
+    return content

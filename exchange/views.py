@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from approvals import actions as approvals
 from approvals.choices import Kind as ApprovalKind
@@ -20,6 +20,7 @@ from exchange.forms import HTCDSExportForm, HTCDSImportForm
 from exchange.models import ImportJob
 from utilities.querysets import get_visible_or_404
 
+ARCHIVES_KEY = "exchange.htcds_archives"  # session: prepared archives awaiting their one download
 EXCHANGE_PERMISSIONS = ("exchange.import_htcds", "exchange.export_htcds", "exchange.export_anonymised")
 
 
@@ -75,8 +76,9 @@ def htcds_import_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 def htcds_export(request: HttpRequest) -> HttpResponse:
     """Identifiable records leave the system only with a second person's approval (issue #10): the page asks
-    for it with a reason; once approved, the requester downloads once. ``manage.py export_htcds`` is not gated:
-    it needs server access, a stronger control (docs/security.md)."""
+    for it with a reason; once approved, the requester prepares the export once: an AES-256 ZIP whose password
+    this answer shows, apart from the file, which the requester downloads once (``htcds_export_archive``).
+    ``manage.py export_htcds`` is not gated: it needs server access, a stronger control (docs/security.md)."""
     _require(request, "exchange.export_htcds")
     kind = ApprovalKind.BULK_EXPORT_HTCDS
     target = {"target_type": "exchange.htcds", "target_id": ""}
@@ -99,18 +101,18 @@ def htcds_export(request: HttpRequest) -> HttpResponse:
         try:
             with transaction.atomic():
                 approvals.consume(kind, actor=request.user, **target)
-                rows, _count = actions.export_htcds(actor=request.user, fmt=fmt)
-                if fmt == "xlsx":
-                    body = htcds.to_xlsx(rows)
+                archive = actions.export_htcds_archive(actor=request.user, fmt=fmt)
+                name = actions.keep_archive(archive)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("exchange:htcds_export")
-        stamp = timezone.localdate().isoformat()
-        if fmt == "xlsx":
-            response = HttpResponse(body, content_type=htcds.XLSX_MIME)
-        else:
-            response = StreamingHttpResponse(htcds.to_csv(rows), content_type=htcds.CSV_MIME)
-        response["Content-Disposition"] = f'attachment; filename="beacon-htcds-{stamp}.{fmt}"'
+        kept = request.session.get(ARCHIVES_KEY, {})
+        kept[name] = {"user": request.user.pk, "filename": archive.filename, "sha256": archive.sha256}
+        request.session[ARCHIVES_KEY] = kept
+        # The password is shown here, once, and kept nowhere: not in the session, the file name, the download
+        # URL or the audit log (issue #10). Refreshing this page does not show it again (the approval is spent).
+        context = {"archive": archive, "name": name, "password": archive.password}
+        response = render(request, "exchange/htcds_export_ready.html", context)
         response["Cache-Control"] = "no-store"
         return response
     elif request.method == "POST":
@@ -122,3 +124,23 @@ def htcds_export(request: HttpRequest) -> HttpResponse:
         "pending": approvals.pending(kind, actor=request.user, **target),
     }  # fmt: skip
     return render(request, "exchange/htcds_export.html", context, status=status)
+
+
+@require_POST
+def htcds_export_archive(request: HttpRequest, name: str) -> HttpResponse:
+    """The prepared archive, once, to the requester's own session only (404 for anyone else, and the second
+    time). A POST, so a link prefetch or another site's GET cannot spend it."""
+    _require(request, "exchange.export_htcds")
+    kept = request.session.get(ARCHIVES_KEY, {})
+    entry = kept.get(name)
+    if entry is None or entry.get("user") != request.user.pk:
+        raise Http404
+    del kept[name]
+    request.session[ARCHIVES_KEY] = kept
+    content = actions.take_archive(name, actor=request.user, sha256=entry["sha256"])
+    if content is None:
+        raise Http404
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{entry["filename"]}"'
+    response["Cache-Control"] = "no-store"
+    return response

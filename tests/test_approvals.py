@@ -4,6 +4,7 @@ an approval is used once, by its requester, before it expires; every step is aud
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -230,9 +231,12 @@ class GatedFlowTests(BeaconTestCase):
         self.assertContains(response, "second person")
         self.assertFalse(AuditEvent.objects.filter(action="exchange.htcds_exported").exists())
         approve(Kind.BULK_EXPORT_HTCDS, requester=self.director, approver=self.hoi, **EXPORT)
-        response = client.post(url, {"format": "csv"})
-        self.assertIn("Esperanza", b"".join(response.streaming_content).decode())
+        page = client.post(url, {"format": "csv"})  # prepares the encrypted archive (tests/test_export_archives.py)
+        self.assertContains(page, "archive-password")
+        download = re.search(r'action="(/exchange/htcds/export/archive/[0-9a-f]+/)"', page.content.decode()).group(1)
+        self.assertEqual(client.post(download)["Content-Type"], "application/zip")
         self.assertEqual(ApprovalRequest.objects.get().status, Status.USED)
+        self.assertTrue(AuditEvent.objects.filter(action="exchange.htcds_archive_prepared").exists())
 
     def test_merging_persons(self):
         case = factories.make_case(owner=self.director)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
 
+import pyzipper
 from django.core.management import ManagementUtility, call_command
 from django.db import connection
 from django.urls import reverse
@@ -70,6 +72,19 @@ def wipe_cases() -> None:
     Decision.objects.all().delete()
     Screening.objects.all().delete()
     Report.objects.all().delete()
+
+
+def archive_password_and_link(page) -> tuple[str, str]:
+    """The password and the one-time download address on the page that prepared an encrypted export."""
+    html = page.content.decode()
+    password = re.search(r'id="archive-password">([^<]+)<', html).group(1)
+    return password, re.search(r'action="(/exchange/htcds/export/archive/[0-9a-f]+/)"', html).group(1)
+
+
+def unzip(content: bytes, password: str) -> dict[str, bytes]:
+    with pyzipper.AESZipFile(io.BytesIO(content)) as archive:
+        archive.setpassword(password.encode())
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def export_text(actor) -> str:
@@ -510,16 +525,22 @@ class PageTests(BeaconTestCase):
         item = ApprovalRequest.objects.get()
         approvals.approve(item, actor=self.deputy, version=item.version)
         self.assertContains(client.get(url), "you may download the file once")
-        response = client.post(url, {"format": "csv"})
-        self.assertEqual(response["Content-Type"], "text/csv; charset=utf-8")
-        body = b"".join(response.streaming_content).decode()
-        self.assertIn("Esperanza", body)
+        # The file comes in an encrypted ZIP; the page shows its password once (tests/test_export_archives.py).
+        page = client.post(url, {"format": "csv"})
+        password, download = archive_password_and_link(page)
         self.assertTrue(AuditEvent.objects.filter(action="exchange.htcds_exported", actor_id=self.director.pk).exists())
+        response = client.post(download)
+        self.assertEqual(response["Content-Type"], "application/zip")
+        ((name, body),) = unzip(response.content, password).items()
+        self.assertTrue(name.endswith(".csv"))
+        self.assertIn("Esperanza", body.decode())
         item.refresh_from_db()
         self.assertEqual(item.status, "used")
         # Used once: the next download needs a new approval.
         response = client.post(url, {"format": "xlsx"}, follow=True)
         self.assertContains(response, "second person")
         approve(ApprovalKind.BULK_EXPORT_HTCDS, requester=self.director, approver=self.deputy, target_type="exchange.htcds")
-        response = client.post(url, {"format": "xlsx"})
-        self.assertEqual(response["Content-Type"], htcds.XLSX_MIME)
+        password, download = archive_password_and_link(client.post(url, {"format": "xlsx"}))
+        ((name, body),) = unzip(client.post(download).content, password).items()
+        self.assertTrue(name.endswith(".xlsx"))
+        self.assertEqual(load_workbook(io.BytesIO(body)).active.cell(row=1, column=1).value, COLUMNS[0])
