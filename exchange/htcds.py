@@ -133,6 +133,7 @@ SEX_FROM_GENDER = {Gender.FEMININE: "female", Gender.MASCULINE: "male"}
 GENDER_FROM_SEX = {"female": Gender.FEMININE, "male": Gender.MASCULINE}
 HOME_PHONE_NOTE = "home"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{7,25}$")
 
 
@@ -407,6 +408,10 @@ def _unknown_value(value: str, allowed: Iterable[str]) -> str:
 
 def check_row(line: int, cells: dict[str, str], today: date | None = None) -> tuple[Row | None, list[RowError]]:
     c = _Checker(line, cells, today)
+    # Control characters never belong in a record (and PostgreSQL refuses NUL in text): refuse, never store.
+    for column, value in cells.items():
+        if value and CONTROL.search(value):
+            c.error(column, _("Contains a control character (such as NUL); remove it."))
     external_id = c.text("x_ExternalId")
     if not external_id:
         c.error("x_ExternalId", _("Every row needs its x_ExternalId."))

@@ -261,6 +261,14 @@ class ImportTests(BeaconTestCase):
         cells = {(r.indicator, r.dimension, r.category, r.sex, r.age): r.value for r in standard.glotip_rows(2025)}
         self.assertEqual(cells[("Detected trafficking victims", "by citizenship", "Venezuelan", "Total", "Total")], 2)
 
+    def test_control_characters_are_refused_not_stored(self):
+        rows = [victim_row(1, x_ExternalId="SRC-\x00-1"), victim_row(2, prs_FirstName="Ana\x07")]
+        with self.assertRaises(ImportRefused) as refused:  # sniffing aside: told it is CSV, as the fuzzer does
+            actions.import_htcds(csv_bytes(rows), actor=self.director, fmt="csv")
+        found = {(e.line, e.column) for e in refused.exception.errors}
+        self.assertEqual(found, {(2, "x_ExternalId"), (3, "prs_FirstName")})
+        self.assertEqual(Person.objects.count(), 0)
+
     def test_every_bad_row_is_reported_and_nothing_is_written(self):
         rows = [
             victim_row(1),
