@@ -35,7 +35,7 @@ from intake.models import Report
 from tests.base import BeaconTestCase, make_agency, make_user, restore_reference_data, sign_in
 from tests.test_case_record import open_case_for_tests
 
-GEOJSON = settings.BASE_DIR.parent / "shared/geo/tt_admin1.geojson"
+GEOJSON = loader.DEMO_GEOJSON
 POS = (10.6596, -61.5086)  # Port of Spain
 ARIMA = (10.6374, -61.2823)  # inside the hole of Tunapuna-Piarco
 TUNAPUNA = (10.65, -61.40)

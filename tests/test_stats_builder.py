@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import date, datetime, time
 from io import StringIO
 
-from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -178,7 +176,7 @@ class BuilderTests(StatsData):
         )
 
     def test_a_report_by_area_is_drawn_on_a_map_too(self):
-        loader.load(json.loads((settings.BASE_DIR.parent / "shared/geo/tt_admin1.geojson").read_text(encoding="utf-8")))
+        loader.load(loader.read(loader.DEMO_GEOJSON))
         f.add_place(self.c4, latitude=10.2796, longitude=-61.4589)  # San Fernando
         assign_all()
         response = self.report(measure="victims", rows="area", **Y2025)

@@ -12,7 +12,7 @@ from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.db import connection
 from django.test import Client, SimpleTestCase
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit import triggers
 from audit.models import AuditEvent
@@ -25,7 +25,7 @@ from tests import factories as f
 from tests.base import BeaconTestCase, make_agency, make_user, restore_reference_data, sign_in
 from tests.test_geo import CHROMIUM, SerialStaticFilesHandler
 
-GEOJSON = settings.BASE_DIR.parent / "shared/geo/tt_admin1.geojson"
+GEOJSON = loader.DEMO_GEOJSON
 POS = (10.6596, -61.5086)  # Port of Spain
 SAN_FERNANDO = (10.2796, -61.4589)
 SECRET_GIVEN, SECRET_FAMILY = "Zephyrine", "Quillfeather"
@@ -94,6 +94,7 @@ class MonthTests(SimpleTestCase):
 
 
 class AssessTests(SimpleTestCase):
+    @translation.override("en")  # the explanation is user-facing text: read it in English, whatever ran before
     def test_planted_rise_is_flagged_with_its_numbers(self):
         a = assess([2] * 12, [2, 8, 9])
         self.assertTrue(a.flagged)

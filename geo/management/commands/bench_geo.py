@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--points", type=int, default=100_000)
-        parser.add_argument("--file", default=str(settings.BASE_DIR.parent / "shared/geo/tt_admin1.geojson"))
+        parser.add_argument("--file", default=str(loader.DEMO_GEOJSON))
         parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
         parser.add_argument("--keep", action="store_true", help="keep the loaded areas (default: roll back)")
 
