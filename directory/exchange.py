@@ -29,7 +29,7 @@ from care.choices import NeedType
 from directory.choices import AgencyKind, OrganisationType
 from directory.forms import SEX_CHOICES, parse_countries, parse_languages, split_codes
 from directory.models import Agency, Contact, Pathway, PathwayStep, Service
-from utilities.spreadsheet import csv_lines, defuse
+from utilities.spreadsheet import csv_lines, xlsx_bytes
 
 COLUMNS = [
     "name", "short_name", "org_type", "kind", "country", "phone", "email", "address", "is_active",
@@ -90,20 +90,8 @@ def export_csv(rows: Iterable[list[str]]) -> Iterator[str]:
     return csv_lines(rows, numeric_text_is_safe=True)
 
 
-def _defuse(cell: str) -> str:
-    return defuse(cell, numeric_text_is_safe=True)
-
-
 def export_xlsx(rows: Iterable[list[str]]) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("directory")
-    for row in rows:
-        sheet.append([_defuse(cell) for cell in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return xlsx_bytes(rows, sheet="directory", numeric_text_is_safe=True)
 
 
 def record_export(*, actor, fmt: str, count: int) -> None:

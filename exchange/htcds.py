@@ -46,7 +46,7 @@ from cases.choices import (
 )
 from directory.isocodes import COUNTRIES, language_code
 from screening.choices import DecidingOrganisation
-from utilities.spreadsheet import csv_lines, defuse
+from utilities.spreadsheet import csv_lines, xlsx_bytes
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
@@ -642,12 +642,4 @@ def to_csv(rows: Iterable[list]) -> Iterator[str]:
 
 
 def to_xlsx(rows: Iterable[list]) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("HTCDS")
-    for row in rows:
-        sheet.append([defuse(cell, numeric_text_is_safe=True) for cell in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return xlsx_bytes(rows, sheet="HTCDS", numeric_text_is_safe=True)

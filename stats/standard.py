@@ -5,8 +5,6 @@ breakdown); totals are their own queries, never sums of cells, and small cells p
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.choices import ExploitationForm, TraffickingStatus
 from stats import dataset
 from utilities import countries
-from utilities.spreadsheet import defuse
+from utilities.spreadsheet import csv_lines, xlsx_bytes
 
 GLOTIP_COLUMNS = [
     "Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension", "Category", "Sex", "Age", "Year",
@@ -106,14 +104,23 @@ def glotip_rows(year: int) -> list[GlotipRow]:
         grid_rows(indicator, "Total", "Total", _sex_age_grid(records, dims))
         if measure == "victims":
             for form, category in GLOTIP_FORM.items():
-                grid_rows(indicator, "by form of exploitation", category, _sex_age_grid(records, dims, lambda r, f=form: r["form"] == f))
+                grid_rows(
+                    indicator,
+                    "by form of exploitation",
+                    category,
+                    _sex_age_grid(records, dims, lambda r, f=form: r["form"] == f),
+                )
             by_citizenship: dict[str, set] = {}
             for pid, *values in records:
                 nationality = dict(zip(dims, values, strict=True))["nationality"]
                 category = countries.nationality(nationality) if nationality else "Unknown"
                 by_citizenship.setdefault(category, set()).add(pid)
             for category in sorted(by_citizenship):
-                rows.append(GlotipRow(indicator, "by citizenship", category, "Total", "Total", year, len(by_citizenship[category])))
+                rows.append(
+                    GlotipRow(
+                        indicator, "by citizenship", category, "Total", "Total", year, len(by_citizenship[category])
+                    )
+                )
     offences = dataset.total("cases", **_year_range(year))
     rows.append(GlotipRow("Offences of trafficking in persons", "Total", "Total", "Total", "Total", year, offences))
     return rows
@@ -256,21 +263,8 @@ def tip_table(years: list[int], *, suppress: bool = True) -> list[list[str]]:
 
 
 def to_csv(table: list[list[str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    for row in table:
-        writer.writerow([defuse(c) for c in row])
-    return buf.getvalue()
+    return "".join(csv_lines(table))
 
 
 def to_xlsx(table: list[list[str]], title: str) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
-    for row in table:
-        ws.append([defuse(c) for c in row])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx_bytes(table, sheet=title)
