@@ -211,6 +211,18 @@ def cancel(item: ApprovalRequest, *, actor, version: int) -> ApprovalRequest:
     return item
 
 
+def _mine(kind: str, status: str, *, actor, target, target_type, target_id, parameters, order=("decided_at", "pk")):
+    """The actor's first unexpired request for this in ``status``, in ``order``."""
+    if target is not None:
+        target_type, target_id = target_of(target)
+    return (
+        _matching(kind, target_type=target_type, target_id=target_id, parameters=parameters)
+        .filter(requested_by=actor, status=status, expires_at__gt=timezone.now())
+        .order_by(*order)
+        .first()
+    )
+
+
 def usable(
     kind: str,
     *,
@@ -221,14 +233,7 @@ def usable(
     parameters: dict | None = None,
 ):
     """The actor's approved, unused, unexpired request for this, or None."""
-    if target is not None:
-        target_type, target_id = target_of(target)
-    return (
-        _matching(kind, target_type=target_type, target_id=target_id, parameters=parameters)
-        .filter(requested_by=actor, status=Status.APPROVED, expires_at__gt=timezone.now())
-        .order_by("decided_at", "pk")
-        .first()
-    )
+    return _mine(kind, Status.APPROVED, actor=actor, target=target, target_type=target_type, target_id=target_id, parameters=parameters)
 
 
 def pending(
@@ -241,13 +246,10 @@ def pending(
     parameters: dict | None = None,
 ):
     """The actor's request for this still awaiting a decision, or None."""
-    if target is not None:
-        target_type, target_id = target_of(target)
-    return (
-        _matching(kind, target_type=target_type, target_id=target_id, parameters=parameters)
-        .filter(requested_by=actor, status=Status.PENDING, expires_at__gt=timezone.now())
-        .first()
-    )
+    return _mine(
+        kind, Status.PENDING, actor=actor, target=target, target_type=target_type, target_id=target_id,
+        parameters=parameters, order=("-requested_at", "-id"),
+    )  # fmt: skip
 
 
 @transaction.atomic
