@@ -7,7 +7,7 @@ SCALE  ?= 100000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/beacon_bench
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench messages clean-db
+.PHONY: run test lint audit bench messages clean-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(VENV)/.runtime $(VENV)/.bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_people --scale $(SCALE)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_stats
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_extra $(BENCH_EXTRA)
+
+# Known vulnerabilities in the pinned dependencies (pip-audit; needs PyPI's JSON API, says NOT RUN without it).
+audit:
+	AUDIT_REQUIRED=$${AUDIT_REQUIRED:-0} deploy/pip-audit.sh
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

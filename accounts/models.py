@@ -80,25 +80,30 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     @cached_property
-    def role_codes(self) -> frozenset[str]:
+    def _roles(self) -> tuple[tuple[str, list], ...]:
+        # Codes and permissions of the user's roles in one query, shared by role_codes and permission_codes
+        # (issue #11: every page asked for both, two round trips).
         if not self.pk:
-            return frozenset()
-        return frozenset(self.roles.values_list("code", flat=True))
+            return ()
+        return tuple(self.roles.values_list("code", "permissions"))
+
+    @cached_property
+    def role_codes(self) -> frozenset[str]:
+        return frozenset(code for code, _perms in self._roles)
 
     @cached_property
     def permission_codes(self) -> frozenset[str]:
         if not self.pk or not self.is_active:
             return frozenset()
         codes: set[str] = set()
-        for perms in self.roles.values_list("permissions", flat=True):
+        for _code, perms in self._roles:
             codes.update(perms or [])
         return effective(codes, in_home_unit=self.in_home_unit)
 
     @cached_property
     def in_home_unit(self) -> bool:
-        return bool(self.agency_id) and type(self).agency.field.related_model.objects.filter(
-            pk=self.agency_id, is_home_unit=True
-        ).exists()
+        # Through the agency itself (kept on the user), which the audit log reads on every request anyway.
+        return bool(self.agency_id) and bool(self.agency.is_home_unit)
 
     @property
     def is_leadership(self) -> bool:
@@ -118,8 +123,9 @@ class User(AbstractUser):
         return all(self.has_perm(perm, obj) for perm in perm_list)
 
     def forget_cached_permissions(self) -> None:
-        for name in ("role_codes", "permission_codes", "in_home_unit"):
+        for name in ("_roles", "role_codes", "permission_codes", "in_home_unit"):
             self.__dict__.pop(name, None)
+        self._state.fields_cache.pop("agency", None)
 
 
 class FailedLogin(models.Model):

@@ -68,8 +68,10 @@ def send_notification_email(notification_id: int, attempt: int = 1) -> bool:
 
 @task()
 def run_periodic_checks() -> dict:
-    """Overdue acknowledgements and screenings, and escalation of unacknowledged urgent alerts. Enqueued by
-    every `beacon_worker` (at most one waiting or running at a time); safe to run twice."""
+    """Overdue acknowledgements and screenings, and escalation of unacknowledged urgent alerts; approval
+    requests past their expiry marked expired. Enqueued by every `beacon_worker` (at most one waiting or running
+    at a time); safe to run twice."""
+    from approvals.actions import expire_stale  # issue #10: stale approvals leave the approvers' queue
     from care.actions import flag_expiring_permits
     from intake.actions import flag_overdue_reports
     from integrations.tasks import retry_due_webhooks  # issue #9: due webhook retries
@@ -81,7 +83,16 @@ def run_periodic_checks() -> dict:
     permits = flag_expiring_permits()
     referrals = flag_overdue_referrals()
     escalated = escalate_unacknowledged()
-    return {"overdue": overdue, "permits_expiring": permits, "overdue_referrals": referrals, "escalated": escalated, "investigations": investigation_checks(), "webhooks": retry_due_webhooks(), "retention": retention_due()}
+    return {
+        "overdue": overdue,
+        "permits_expiring": permits,
+        "overdue_referrals": referrals,
+        "escalated": escalated,
+        "investigations": investigation_checks(),
+        "webhooks": retry_due_webhooks(),
+        "retention": retention_due(),
+        "approvals_expired": expire_stale(),
+    }
 
 
 def escalate_unacknowledged(now=None) -> int:

@@ -233,7 +233,15 @@ def usable(
     parameters: dict | None = None,
 ):
     """The actor's approved, unused, unexpired request for this, or None."""
-    return _mine(kind, Status.APPROVED, actor=actor, target=target, target_type=target_type, target_id=target_id, parameters=parameters)
+    return _mine(
+        kind,
+        Status.APPROVED,
+        actor=actor,
+        target=target,
+        target_type=target_type,
+        target_id=target_id,
+        parameters=parameters,
+    )
 
 
 def pending(

@@ -13,6 +13,7 @@ class Kind(models.TextChoices):
     BULK_EXPORT_HTCDS = "bulk_export_htcds", _("Bulk export of identifiable records (HTCDS)")
     COURT_FILE_REVEAL = "court_file_reveal", _("Reveal victims' identities in a court file")
     CONSENT_OVERRIDE = "consent_override", _("Send a referral without recorded consent")
+    PRIMERO_CONSENT_OVERRIDE = "primero_consent_override", _("Send a referral to Primero without recorded consent")
     MERGE_PERSONS = "merge_persons", _("Merge two person records")
 
 
@@ -30,6 +31,7 @@ class Status(models.TextChoices):
 REQUESTER_PERMISSION = {
     Kind.BULK_EXPORT_HTCDS: "exchange.export_htcds",
     Kind.CONSENT_OVERRIDE: "referrals.override_consent",
+    Kind.PRIMERO_CONSENT_OVERRIDE: "referrals.override_consent",
     Kind.MERGE_PERSONS: "cases.merge_persons",
 }
 

@@ -95,6 +95,8 @@ class ApprovalRequest(models.Model):
                 return reverse("referrals:referral_detail", args=[int(self.target_id)])
             if self.kind == Kind.COURT_FILE_REVEAL:
                 return reverse("investigations:court_file", args=[int(self.target_id)])
+            if self.kind == Kind.PRIMERO_CONSENT_OVERRIDE:
+                return reverse("integrations:primero_send", args=[int(self.target_id)])
         except (KeyError, TypeError, ValueError, NoReverseMatch):
             return ""
         return ""
@@ -109,4 +111,6 @@ class ApprovalRequest(models.Model):
             }
         if self.kind == Kind.CONSENT_OVERRIDE:
             return _("Referral #%(id)s") % {"id": self.target_id}
+        if self.kind == Kind.PRIMERO_CONSENT_OVERRIDE:
+            return _("Referral #%(id)s, to Primero") % {"id": self.target_id}
         return _("Court file of case #%(id)s") % {"id": self.target_id}

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
@@ -14,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from accounts.middleware import mfa_not_required
 from beacon import panels  # noqa: F401  (registers the platform's own panels)
 from beacon.home import panels_for
+from utilities import antivirus
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +78,10 @@ def readyz(request: HttpRequest) -> HttpResponse:
         DBTaskResult.objects.exists()
 
     def media() -> None:
-        with tempfile.NamedTemporaryFile(dir=settings.MEDIA_ROOT, prefix=".readyz-"):
-            pass
+        # MEDIA_ROOT is writable, or with BEACON_STORAGE=s3 the bucket answers a HEAD request (issue #11).
+        from utilities.storage import check_available
+
+        check_available()
 
     checks = {"database": database, "migrations": migrations, "task_queue": task_queue, "media": media}
     if stats_database() != "default":
@@ -90,6 +91,10 @@ def readyz(request: HttpRequest) -> HttpResponse:
                 cursor.execute("SELECT 1")
 
         checks["replica"] = replica
+    # Issue #10: with a virus scanner in use, uploads are refused while it is down, so readiness depends on it.
+    scanner = antivirus.configured_scanner()
+    if scanner is not None:
+        checks["antivirus"] = scanner.ping
     results = {}
     for name, check in checks.items():
         try:

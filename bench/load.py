@@ -7,15 +7,17 @@ the functions that run in ``manage.py bench_extra``.
 - ``memory``: one gunicorn sync worker on the bench database; a signed-in user requests the case list, case
   pages, a person search, the map data and the statistics dashboard; the worker's peak resident memory
   (``VmHWM`` in /proc/<pid>/status) is read at the end.
-- ``load``: gunicorn with a few sync workers; ``locust --headless`` on loopback, bounded in time, with one
-  benchmark user per simulated user (each with its own TOTP device: a TOTP code is accepted once), who signs
-  in with password and code once and then mixes pages (weights in bench/locustfile.py). Locust's CSV
-  statistics give p95 and failures.
+- ``load``: gunicorn (by default 3 ``gthread`` workers of 4 threads: three processes for two cores, so one
+  waiting on PostgreSQL leaves the CPUs to the others, and threads so a slow page does not hold a whole
+  process); ``locust --headless`` on loopback, bounded in time, with one benchmark user per simulated user
+  (each with its own TOTP device: a TOTP code is accepted once). Ramp-up: users arrive at ``rate`` per second
+  and sign in (password and code through the real forms), timed apart. Measured window: once every user is
+  in, ``seconds`` of browsing (mix and think time in bench/locustfile.py), then locust stops itself. Every
+  request's time is kept, so p50/p95/p99 and errors per page kind are exact over the window.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import json
@@ -151,18 +153,26 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, workers: int, out: Callable[[str], None]):
+    def __init__(self, workers: int, out: Callable[[str], None], *, worker_class: str = "sync", threads: int = 1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.out = out
         self.workers = workers
+        self.worker_class = worker_class
+        self.threads = threads
         self.proc: subprocess.Popen | None = None
+
+    @property
+    def label(self) -> str:
+        if self.worker_class == "gthread":
+            return f"{self.workers} gthread worker(s) × {self.threads} threads"
+        return f"{self.workers} {self.worker_class} worker(s)"
 
     def __enter__(self) -> Gunicorn:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("BEACON_DEMO_MODE", None)
         cmd = [str(Path(sys.executable).parent / "gunicorn"), "beacon.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-               "--worker-class", "sync", "--timeout", "120", "--log-level", "warning"]  # fmt: skip
+               "--worker-class", self.worker_class, "--threads", str(self.threads), "--timeout", "120", "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 - our own venv's gunicorn
         deadline = time.monotonic() + 60
         import urllib.error
@@ -181,7 +191,7 @@ class Gunicorn:
         else:
             self.__exit__(None, None, None)
             raise RuntimeError("gunicorn did not answer within 60 s")
-        self.out(f"gunicorn ({self.workers} sync worker(s)) on {self.base}")
+        self.out(f"gunicorn ({self.label}) on {self.base}")
         return self
 
     def worker_pids(self) -> list[int]:
@@ -271,69 +281,106 @@ class _Named:
         return self.session.post(url, timeout=120, **kw)
 
 
-def _summary(times: list[list]) -> dict:
-    ordered = sorted(ms for _name, ms, _failed in times)
+def percentiles(samples: list[float]) -> dict:
+    """n, p50, p95, p99 and max (linear interpolation, as bench.people.percentiles)."""
+    ordered = sorted(samples)
+    if not ordered:
+        return {"n": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
 
     def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))] if ordered else 0.0
+        k = (len(ordered) - 1) * p
+        lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+        return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
+    return {"n": len(ordered), "p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": ordered[-1]}
+
+
+def summarise(raw: dict) -> dict:
+    """Per page kind and for all pages: percentiles and errors over the measured window; sign-ins apart."""
+    window = raw.get("window")
+    pages = [p for p in raw.get("pages", []) if window and window[0] <= p[3] <= window[1] + 0.5]
+    kinds: dict[str, list] = {}
+    for name, ms, failed, _at in pages:
+        kinds.setdefault(name, []).append((ms, failed))
+    rows = {
+        name: {**percentiles([ms for ms, _f in v]), "errors": sum(f for _ms, f in v)}
+        for name, v in sorted(kinds.items())
+    }
+    seconds = (window[1] - window[0]) if window else 0.0
+    total = {**percentiles([p[1] for p in pages]), "errors": sum(p[2] for p in pages)}
+    total["rps"] = total["n"] / seconds if seconds else 0.0
+    sign_ins = raw.get("sign_ins", [])
+    ramp = (window[0] - raw["ramp_started"]) if window and raw.get("ramp_started") else None
     return {
-        "n": len(ordered),
-        "failures": sum(f for _n, _ms, f in times),
-        "p50": pct(0.5),
-        "p95": pct(0.95),
-        "rps": 0.0,
+        "pages": total,
+        "kinds": rows,
+        "sign_in": {**percentiles([ms for ms, f in sign_ins if not f]), "errors": sum(f for _ms, f in sign_ins)},
+        "ramp_seconds": ramp,
+        "window_seconds": seconds,
+        "outside_window": len(raw.get("pages", [])) - len(pages),
+        "failures": sorted(raw.get("failures", {}).items(), key=lambda kv: -kv[1])[:10],
     }
 
 
-def load(users: dict, out: Callable[[str], None], *, count: int, rate: int, seconds: int, workers: int) -> dict:
-    """locust headless on loopback against gunicorn; returns per-request-type and total p50/p95/failures."""
+def load(
+    users: dict,
+    out: Callable[[str], None],
+    *,
+    count: int,
+    rate: float,
+    seconds: int,
+    think: tuple[float, float],
+    workers: int,
+    threads: int,
+    worker_class: str,
+) -> dict:
+    """locust headless on loopback against gunicorn: ramp-up (sign-ins) apart, then ``seconds`` measured."""
     path = private_file(users)
-    prefix = Path(tempfile.mkdtemp(prefix="beacon-locust-")) / "stats"
+    folder = Path(tempfile.mkdtemp(prefix="beacon-locust-"))
+    times = folder / "times.json"
+    # Hard bound: arrivals, plus two minutes for the sign-ins, plus the window, plus locust's stop timeout.
+    cap = int(count / rate) + 120 + seconds
     try:
-        with Gunicorn(workers, out) as g:
-            cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(count), "-r", str(rate),
-                   "-t", f"{seconds}s", "--host", g.base, "--csv", str(prefix), "--only-summary", "--stop-timeout", "30", "--loglevel", "WARNING"]  # fmt: skip
-            out(f"locust: {count} users, {rate}/s ramp, {seconds} s")
-            started = time.monotonic()
-            done = subprocess.run(  # noqa: S603 - our own venv's locust, fixed arguments
-                cmd,
-                cwd=ROOT,
-                env={**os.environ, "BEACON_BENCH_USERS": path, "BEACON_BENCH_TIMES": f"{prefix}_times.json"},
-                capture_output=True,
-                text=True,
-                timeout=seconds + 180,
+        with Gunicorn(workers, out, worker_class=worker_class, threads=threads) as g:
+            cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                   "-u", str(count), "-r", str(rate), "-t", f"{cap}s", "--host", g.base, "--only-summary",
+                   "--stop-timeout", "20", "--loglevel", "WARNING"]  # fmt: skip
+            out(
+                f"locust: {count} users arriving {rate}/s, think {think[0]:g}-{think[1]:g} s, {seconds} s measured (bounded at {cap} s)"
             )
+            started = time.monotonic()
+            env = {**os.environ, "BEACON_BENCH_USERS": path, "BEACON_BENCH_TIMES": str(times),
+                   "BEACON_BENCH_EXPECTED": str(count), "BEACON_BENCH_WINDOW": str(seconds),
+                   "BEACON_BENCH_THINK": f"{think[0]},{think[1]}"}  # fmt: skip
+            done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=cap + 120)  # noqa: S603 - our own venv's locust, fixed arguments
             elapsed = time.monotonic() - started
-            if not Path(f"{prefix}_stats.csv").exists():
-                raise RuntimeError(f"locust wrote no statistics (exit {done.returncode}): {done.stderr[-2000:]}")
-        rows = {}
-        with open(f"{prefix}_stats.csv", newline="") as f:
-            for row in csv.DictReader(f):
-                rows[row["Name"] if row["Name"] != "Aggregated" else "all requests"] = {
-                    "n": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-                    "p50": float(row["50%"] or 0), "p95": float(row["95%"] or 0), "rps": float(row["Requests/s"] or 0),
-                }  # fmt: skip
-        times = json.loads(Path(f"{prefix}_times.json").read_text()) if Path(f"{prefix}_times.json").exists() else []
-        rows["pages after sign-in"] = _summary(times)
-        failures = []
-        if Path(f"{prefix}_failures.csv").exists():
-            with open(f"{prefix}_failures.csv", newline="") as f:
-                failures = [
-                    f"{r['Method']} {r['Name']}: {r['Error'][:120]} ({r['Occurrences']})" for r in csv.DictReader(f)
-                ]
-        out(f"locust finished in {elapsed:.0f} s: {rows.get('all requests')}")
+            if not times.exists():
+                raise RuntimeError(f"locust wrote no timings (exit {done.returncode}): {done.stderr[-2000:]}")
+            label = g.label
+        raw = json.loads(times.read_text())
+        if not raw.get("window"):
+            raise RuntimeError(
+                f"the measured window never opened: {raw.get('signed_in')} of {count} users signed in within {cap} s"
+            )
+        result = summarise(raw)
+        p = result["pages"]
+        out(
+            f"locust finished in {elapsed:.0f} s: ramp {result['ramp_seconds']:.0f} s, window {result['window_seconds']:.0f} s, "
+            f"{p['n']} pages, p50 {p['p50']:.0f} ms, p95 {p['p95']:.0f} ms, p99 {p['p99']:.0f} ms, {p['errors']} errors; "
+            f"sign-in p95 {result['sign_in']['p95']:.0f} ms"
+        )
         return {
+            **result,
             "users": count,
             "rate": rate,
             "seconds": seconds,
-            "workers": workers,
-            "rows": rows,
-            "failures": failures,
+            "think": list(think),
+            "server": label,
+            "signed_in": raw.get("signed_in", 0),
             "exit": done.returncode,
         }
     finally:
         Path(path).unlink(missing_ok=True)
-        for f in prefix.parent.glob("*"):
+        for f in folder.glob("*"):
             f.unlink()
-        prefix.parent.rmdir()
+        folder.rmdir()

@@ -638,10 +638,14 @@ How search stays fast (see `cases/search.py`), tuned against these figures:
 - proposals look first among people born around the same time (plaintext year columns), which is what sets
   one "María González" apart from thousands.
 
-The nightly duplicate report (`manage.py find_duplicates`, see `cases/duplicates.py`) compares people who
-share a pair of name sounds, a sound and a spelling, or an identifying document, phone or email; a name shared
-by more than 60 people is compared only between people born within about two years of each other, and a pair
-whose dates or ages rule it out is dropped before its names are compared.
+The nightly duplicate report (`manage.py find_duplicates`, see `cases/duplicates.py`) is a Fellegi-Sunter model:
+each field of a pair adds a weight log2(m/u). The u values come from the database itself (how many people carry
+each name word, counted from blind-index tokens; the birth-year spread; how many people share an identifier), so
+a common name agreeing is weak evidence and a rare one strong; the m values are stated judgements of how records
+of one person differ. The sum gives a probability; pairs from 0.9 are listed. Candidates share a name-sound key
+or an identifier (a key shared by more than 15 people only within 2 birth years); a first bound from blind
+indexes and plaintext columns (year of birth, estimated age, sex, nationality) drops most pairs, then dates of
+birth and names are decrypted only for pairs still in reach, each person at most once.
 """
 
 

@@ -1,9 +1,13 @@
 """Likely duplicate people (issue #4): proposed when a person is created or edited (``propose``), and listed
-across the whole database (``find_all``, run by ``manage.py find_duplicates``). Nothing is compared in the
-database but keyed blind indexes (name tokens, identifier indexes); names and dates are compared after
-decryption, for the few candidates those indexes bring.
+across the whole database (``find_all``, run by ``manage.py find_duplicates``, issue #11). Nothing is compared
+in the database but keyed blind indexes (name tokens, identifier indexes) and plaintext columns (year of birth,
+estimated age, sex, nationalities); names and dates are compared after decryption, for the few candidates
+those bring.
 
-The score (0..1) adds up the evidence, each part with the reason a person can check:
+The whole-database report is a Fellegi-Sunter model (see "probable duplicates across the whole database"
+below): its score is the probability that two records are the same person. ``propose`` (one person against
+the database, interactive) keeps the simpler score below, which adds up the evidence, each part with the
+reason a person can check:
 
 =========================================  ==========================================================
 evidence                                   points
@@ -23,8 +27,8 @@ same nationality                           +0.05
 =========================================  ==========================================================
 
 So the same three-word name alone scores 0.7, with the same date of birth 1.0, with different dates 0.4;
-the same passport under another name 0.5. ``propose`` shows from ``PROPOSE_THRESHOLD``; the report lists from
-``REPORT_THRESHOLD``.
+the same passport under another name 0.5. ``propose`` shows from ``PROPOSE_THRESHOLD``; the report lists pairs
+whose probability reaches ``REPORT_PROBABILITY``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from itertools import accumulate, chain, combinations, islice
 from pathlib import Path
 
 from django.conf import settings
@@ -47,9 +53,8 @@ from cases import search
 from cases.choices import IdentifierKind
 
 PROPOSE_THRESHOLD = 0.5
-REPORT_THRESHOLD = 0.72
 PROPOSE_CANDIDATES = 100
-MAX_BLOCK = 60  # people sharing one name key compared pairwise; larger groups are split by birth year
+MAX_BLOCK = 15  # people sharing one name key compared pairwise; larger groups are split by birth year
 ON_REQUEST_LIMIT = 3000  # up to this many people the report is computed when the page opens
 
 IDENTIFYING = {
@@ -161,7 +166,9 @@ def commonness(sharing: int | None) -> float:
     return max(0.6, 1 - 0.12 * math.log2(sharing / 20))
 
 
-def compare(a: Profile, b: Profile, *, sharing: int | None = None, floor: float | None = None) -> tuple[float, list[str]]:
+def compare(
+    a: Profile, b: Profile, *, sharing: int | None = None, floor: float | None = None
+) -> tuple[float, list[str]]:
     """Score (0..1) and reason codes for two descriptions of people. ``sharing``: how many people share the
     name's sounds (the whole-database report knows it; a single proposal does not). With ``floor``, a pair
     that cannot reach it whatever its names is given up before the (costlier) names are compared."""
@@ -241,10 +248,16 @@ def _load_profiles(ids: list[int]) -> dict[int, Profile]:
     today = timezone.localdate()
     names = search.load_names(ids)
     idents: dict[int, set] = defaultdict(set)
-    for pid, kind, index in Identifier.objects.filter(person_id__in=ids, kind__in=list(IDENTIFYING)).exclude(index="").values_list("person_id", "kind", "index"):
+    for pid, kind, index in (
+        Identifier.objects.filter(person_id__in=ids, kind__in=list(IDENTIFYING))
+        .exclude(index="")
+        .values_list("person_id", "kind", "index")
+    ):
         idents[pid].add((kind, index))
     out = {}
-    rows = Person.objects.filter(pk__in=ids).values_list("pk", "birth_date", "estimated_age", "age_estimated_on", "nationalities")
+    rows = Person.objects.filter(pk__in=ids).values_list(
+        "pk", "birth_date", "estimated_age", "age_estimated_on", "nationalities"
+    )
     for pid, birth_date, estimated_age, estimated_on, nationalities in rows:
         n = names.get(pid, {"main": [], "aliases": [], "merged": []})
         age, estimated = _age_today(birth_date or "", estimated_age, estimated_on, today)
@@ -313,10 +326,18 @@ def propose(people, *, given_names: str = "", family_names: str = "", birth_date
         around = _born_around(people, me.birth_date, me.age)
         if around is not None:
             ids = search.candidate_ids(query_words, around, cap=PROPOSE_CANDIDATES, enough=limit, cache=cache)
-        ids += [pk for pk in search.candidate_ids(query_words, people, cap=PROPOSE_CANDIDATES, enough=limit, cache=cache) if pk not in ids]
+        ids += [
+            pk
+            for pk in search.candidate_ids(query_words, people, cap=PROPOSE_CANDIDATES, enough=limit, cache=cache)
+            if pk not in ids
+        ]
     for kind, index in sorted(me.identifiers):
         matches = Identifier.objects.filter(kind=kind, index=index, person__isnull=False).values("person_id")
-        ids += [pk for pk in people.filter(pk__in=matches).values_list("pk", flat=True)[:PROPOSE_CANDIDATES] if pk not in ids]
+        ids += [
+            pk
+            for pk in people.filter(pk__in=matches).values_list("pk", flat=True)[:PROPOSE_CANDIDATES]
+            if pk not in ids
+        ]
     if exclude is not None:
         ids = [pk for pk in ids if pk != exclude.pk]
     if not ids:
@@ -333,123 +354,452 @@ def propose(people, *, given_names: str = "", family_names: str = "", birth_date
 
 
 # --- probable duplicates across the whole database -------------------------------------------------------
+#
+# The report is a Fellegi-Sunter model: each field of a pair of records falls into an agreement level, and each
+# level adds its weight log2(m / u), where m is how often the level occurs when both records are the same
+# person and u how often it occurs for two different people. u comes from this database (how many people carry
+# the word, the document, the year of birth: a common name agreeing is weak evidence, a rare one strong); m is a
+# stated judgement of how records of one person differ (below). The weights, added to the prior odds that two
+# records are the same person, give the probability reported.
+
+REPORT_PROBABILITY = 0.9  # a pair is listed when it is nine times likelier the same person than two people
+ASSUMED_DUPLICATE_SHARE = 0.01  # prior: about one record in a hundred is another record of someone
+MIN_POPULATION = 1000  # a small database is scored as a sample of at least this many records
+YEAR_WINDOW = 2  # a name key shared by more than MAX_BLOCK people: compared within birth years this far apart
+
+# m: share of pairs of records of the same person at each level.
+M_WORD = {"exact": 0.9, "similar": 0.08, "missing": 0.02}  # each word of the shorter name, in the other name
+M_DATE = {"same_dob": 0.6, "dob_slip": 0.15, "birth_year_close": 0.1, "dob_differs": 0.15}
+M_YEARS = {1: 0.55, 3: 0.3, 6: 0.1, None: 0.05}  # birth years (one at least estimated) within 1, 3, 6 years, more
+M_SEX = {"agree": 0.97, "differ": 0.03}
+M_NATIONALITY = {"agree": 0.9, "differ": 0.1}
+M_IDENTIFIER = {
+    IdentifierKind.ID_DOCUMENT: 0.2, IdentifierKind.BANK_ACCOUNT: 0.1, IdentifierKind.EMAIL: 0.2,
+    IdentifierKind.PHONE: 0.15, IdentifierKind.SOCIAL: 0.1, IdentifierKind.ONLINE_PROFILE: 0.1,
+}  # fmt: skip
+M_OTHER_DOCUMENT = 0.25  # both have an identity document, and they differ (renewed, or another country's)
+SIMILAR_WORD = 0.8  # word_similarity from which two words are "similar" (a typo, a spelling variant)
 
 
-def _blocks(progress=None) -> dict[tuple, list[int]]:
-    """Blocking keys -> people: two words that sound alike (search token kind b), one word that sounds alike
-    and another that starts alike (c, a slip in one word), a one-word name that sounds alike (t), or the same
-    identifying document, phone, email... Only unmerged people."""
-    from cases.models import Identifier, Person, SearchToken
-
-    live = Person.objects.filter(merged_into__isnull=True)
-    blocks: dict[tuple, list[int]] = defaultdict(list)
-    rows = SearchToken.objects.filter(kind__in=["b", "c", "t"], person__in=live.values("pk")).values_list("token", "person_id")
-    for n, (tok, pid) in enumerate(rows.iterator(chunk_size=20000), 1):
-        blocks[("n", tok)].append(pid)
-        if progress and n % 200000 == 0:
-            progress(f"read {n} name keys")
-    idents = Identifier.objects.filter(kind__in=list(IDENTIFYING), person__in=live.values("pk")).exclude(index="")
-    for kind, index, pid in idents.values_list("kind", "index", "person_id").iterator(chunk_size=20000):
-        blocks[("i", kind, index)].append(pid)
-    return blocks
+def _log2(x: float) -> float:
+    return math.log2(max(x, 1e-12))
 
 
-def _approximate_years() -> dict[int, int]:
-    """Year of birth, exact or from the age estimate, from plaintext columns (no decryption needed)."""
+@dataclass
+class _Plain:
+    """What the database holds in plaintext about a person (no decryption): year of birth, exact or estimated."""
+
+    year: int | None
+    exact: bool
+    sex: str
+    nationalities: frozenset
+
+
+class _Model:
+    """u-probabilities of this database and the weights that follow."""
+
+    def __init__(self, plain: dict[int, _Plain], word_counts: dict[str, int], sound_counts: dict[str, int]):
+        self.population = max(len(plain), MIN_POPULATION)
+        self.word_counts, self.sound_counts = word_counts, sound_counts
+        exact_years = defaultdict(int)
+        all_years = defaultdict(int)
+        for p in plain.values():
+            if p.year is not None:
+                all_years[p.year] += 1
+                if p.exact:
+                    exact_years[p.year] += 1
+        # Dates: same date ~ same year and one of 365 days; within a year; one part differs.
+        same_year = self._share_within(exact_years, 0)
+        self.u_date = {
+            "same_dob": same_year / 365.25,
+            "dob_slip": same_year * (1 / 12 + 1 / 30) + self._share_one_digit(exact_years) / 365.25,
+            "birth_year_close": self._share_within(exact_years, 1),
+        }
+        self.u_date["dob_differs"] = max(0.5, 1 - sum(self.u_date.values()))
+        self.u_years = {k: self._share_within(all_years, k) for k in (1, 3, 6)}
+        self.u_years[None] = max(0.5, 1 - self.u_years[6])
+        self.prior = _log2(2 * ASSUMED_DUPLICATE_SHARE / (self.population - 1))
+        self.w_date = {k: _log2(M_DATE[k] / self.u_date[k]) for k in M_DATE}
+        band = {1: self.u_years[1], 3: self.u_years[3] - self.u_years[1], 6: self.u_years[6] - self.u_years[3]}
+        band[None] = self.u_years[None]
+        self.w_years = {k: _log2(M_YEARS[k] / max(band[k], 1e-6)) for k in M_YEARS}
+        self.w_sex = {"agree": 0.0, "differ": _log2(M_SEX["differ"] / 0.5)}
+        self.w_nationality = {"agree": 0.0, "differ": 0.0}
+
+    @staticmethod
+    def _share_within(counts: dict[int, int], k: int) -> float:
+        total = sum(counts.values())
+        if total < 2:
+            return 1.0 if k else 0.1
+        hit = sum(c * counts.get(y + d, 0) for y, c in counts.items() for d in range(-k, k + 1))
+        return max(hit / total / total, 1e-6)
+
+    @staticmethod
+    def _share_one_digit(counts: dict[int, int]) -> float:
+        total = sum(counts.values()) or 1
+        hit = sum(
+            c * c2 for y, c in counts.items() for y2, c2 in counts.items()
+            if y != y2 and sum(a != b for a, b in zip(str(y), str(y2), strict=False)) == 1
+        )  # fmt: skip
+        return max(hit / total / total, 1e-6)
+
+    def calibrate(self, pairs: Iterable[tuple[int, int]], plain: dict[int, _Plain]) -> None:
+        """Sex and nationality u among the pairs compared (mostly two different people with alike names):
+        "María" is a woman and "Pérez" often Venezuelan, so their agreement is judged beside people of
+        alike names, not of the whole database (it would otherwise count the name twice)."""
+        sex_n = sex_agree = nat_n = nat_agree = 0
+        for a, b in pairs:
+            pa, pb = plain[a], plain[b]
+            if pa.sex and pb.sex:
+                sex_n += 1
+                sex_agree += pa.sex == pb.sex
+            if pa.nationalities and pb.nationalities:
+                nat_n += 1
+                nat_agree += bool(pa.nationalities & pb.nationalities)
+        u_sex = (sex_agree + 1) / (sex_n + 2)
+        u_nat = (nat_agree + 1) / (nat_n + 2)
+        self.w_sex = {"agree": _log2(M_SEX["agree"] / u_sex), "differ": _log2(M_SEX["differ"] / (1 - u_sex))}
+        self.w_nationality = {
+            "agree": _log2(M_NATIONALITY["agree"] / u_nat),
+            "differ": _log2(M_NATIONALITY["differ"] / (1 - u_nat)),
+        }
+
+    def tf(self, counts: dict[str, int], key: str) -> float:
+        return (counts.get(key, 0) + 1) / self.population
+
+    def word_token_weight(self, tok: str, level: str) -> float:
+        """Weight of a word (by its w token) of the shorter name found as written, or alike (bounded by the
+        word's own frequency: its sound is at least as common)."""
+        return _log2(M_WORD[level] / self.tf(self.word_counts, tok))
+
+    @lru_cache(maxsize=262144)  # noqa: B019 - one model per report, dropped with it
+    def word_weight(self, word: str, level: str) -> float:
+        if level == "exact":
+            return _log2(M_WORD["exact"] / self.tf(self.word_counts, search.token("w", word)))
+        if level == "similar":
+            return _log2(M_WORD["similar"] / self.tf(self.sound_counts, search.token("p", search.sound_key(word))))
+        return _log2(M_WORD["missing"])
+
+    def identifier_weight(self, kind: str, sharing: int) -> float:
+        return _log2(M_IDENTIFIER.get(kind, 0.05) * (self.population - 1) / max(1, sharing - 1))
+
+    def probability(self, weight: float) -> float:
+        return 1 / (1 + 2 ** (-min(60.0, max(-60.0, weight))))
+
+    def best_date(self) -> float:
+        return max(self.w_date.values())
+
+
+def _name_evidence(model: _Model, a: list[list[str]], b: list[list[str]], cache: dict) -> tuple[float, tuple, bool]:
+    """Weight of the best-agreeing names of two people (every name of each, aliases included), those two
+    names (shorter first; empty when no name can be compared), and whether the agreeing words are common.
+    Each word of the shorter name is looked for in the other name, order ignored: found as written, found
+    alike (same sound, or a slip: ``search.word_similarity`` >= SIMILAR_WORD), or missing."""
+    best: tuple[float, tuple, bool] = (-99.0, (), False)
+    for one in a:
+        for other in b:
+            if not one or not other:
+                continue
+            x, y = (other, one) if len(one) > len(other) or (len(one) == len(other) and one > other) else (one, other)
+            key = (tuple(x), tuple(y))
+            found = cache.get(key)
+            if found is None:
+                weight, common = 0.0, False
+                sounds = {search.sound_key(v) for v in y}
+                for w in x:
+                    if w in y:
+                        level = "exact"
+                    elif search.sound_key(w) in sounds or max(_similarity_if_alike(w, v) for v in y) >= SIMILAR_WORD:
+                        level = "similar"
+                    else:
+                        level = "missing"
+                    ww = model.word_weight(w, level)
+                    common |= level != "missing" and ww < 6
+                    weight += ww
+                found = cache[key] = (weight, key, common)
+            if found[0] > best[0]:
+                best = found
+    return best
+
+
+def _name_similarity(names: tuple) -> float:
+    """Mean best similarity of the words of the shorter name in the other (what the report shows)."""
+    if not names:
+        return 0.0
+    x, y = names
+    return sum(max(search.word_similarity(w, v) for v in y) for w in x) / len(x)
+
+
+@lru_cache(maxsize=262144)
+def _similarity_if_alike(a: str, b: str) -> float:
+    """``search.word_similarity`` when it can reach SIMILAR_WORD, else 0 (cheap upper bounds first)."""
+    if 2 * min(len(a), len(b)) / (len(a) + len(b)) < SIMILAR_WORD - 0.1:
+        return 0.0
+    return search.word_similarity(a, b)
+
+
+def _date_level(da: date, db: date) -> str:
+    if da == db:
+        return "same_dob"
+    if _slip(da, db):
+        return "dob_slip"
+    if abs((da - db).days) <= 366:
+        return "birth_year_close"
+    return "dob_differs"
+
+
+def _years_level(ya: int, yb: int) -> int | None:
+    gap = abs(ya - yb)
+    return 1 if gap <= 1 else 3 if gap <= 3 else 6 if gap <= 6 else None
+
+
+def _one_digit(ya: int, yb: int) -> bool:
+    return sum(x != y for x, y in zip(str(ya), str(yb), strict=False)) == 1
+
+
+def _load_plain() -> dict[int, _Plain]:
     from cases.models import Person
 
-    years = {}
-    rows = Person.objects.filter(merged_into__isnull=True).values_list("pk", "birth_year", "estimated_age", "age_estimated_on")
-    for pid, birth_year, age, on in rows.iterator(chunk_size=20000):
+    today = timezone.localdate()
+    out = {}
+    rows = Person.objects.filter(merged_into__isnull=True).values_list(
+        "pk", "birth_year", "estimated_age", "age_estimated_on", "sex", "nationalities"
+    )
+    for pid, birth_year, age, on, sex, nationalities in rows.iterator(chunk_size=20000):
         if birth_year:
-            years[pid] = birth_year
-        elif age is not None and on:
-            years[pid] = on.year - age
-    return years
+            year, exact = birth_year, True
+        elif age is not None:
+            year, exact = (on or today).year - age, False
+        else:
+            year, exact = None, False
+        out[pid] = _Plain(year, exact, "" if sex in ("", "unknown", None) else sex, frozenset(nationalities or ()))
+    return out
 
 
-def candidate_groups(progress=None) -> tuple[list[list[int]], int]:
-    """Groups of people to compare pairwise: those sharing a blocking key. A name key shared by more than
-    MAX_BLOCK people (a very common name) is split into people born within about two years of each other;
-    people of unknown age in such a group are compared through their identifiers only (a common name alone
-    could not make them probable duplicates anyway). Returns the groups and how many people were left out."""
-    blocks = _blocks(progress)
-    years = None
-    groups: list[list[int]] = []
+def _token_counts(kind: str) -> dict[str, int]:
+    """How many people carry each token of ``kind`` (blind indexes only: no name is decrypted)."""
+    from django.db.models import Count
+
+    from cases.models import SearchToken
+
+    rows = SearchToken.objects.filter(kind=kind).values("token").annotate(n=Count("token")).values_list("token", "n")
+    return dict(rows.iterator(chunk_size=50000))
+
+
+def candidate_pairs(plain: dict[int, _Plain], progress=None) -> tuple[set[tuple[int, int]], dict, int]:
+    """Pairs to compare (blocking): people who share a name key (``_blocks``: two name sounds, a sound and a
+    spelling, a one-word name) and whose plaintext details do not rule them out: years of birth within a year,
+    or one digit apart, for two known dates; within six years when an age is estimated; the same sex when both
+    are known. A name key shared by more than MAX_BLOCK people (a very common name) is compared only between
+    people born within YEAR_WINDOW years; people of unknown age in such a group are compared through their
+    identifiers only (a common name and nothing else cannot make a probable duplicate). People who share an
+    identifier are always compared. Returns the name pairs, {pair: {identifier kind: people sharing it}} and
+    how many people were left out."""
+    blocks, identified = _blocks(progress)
+    seen: set[tuple[int, int]] = set()
     left_out: set[int] = set()
-    for key, members in blocks.items():
-        members = sorted(set(members))
+    for members in blocks.values():
         if len(members) < 2:
             continue
-        if key[0] == "i":
-            groups.append(members[: 4 * MAX_BLOCK])  # a shared document: nobody is left out below a shelter's size
-            continue
+        members = sorted(members)
         if len(members) <= MAX_BLOCK:
-            groups.append(members)
+            seen.update(combinations(members, 2))
             continue
-        if years is None:
-            years = _approximate_years()
-        by_year: dict[int, list[int]] = defaultdict(list)
-        for pid in members:
-            if pid in years:
-                by_year[years[pid] // 2].append(pid)
-            else:
-                left_out.add(pid)
-        # Overlapping windows of four years, so neighbours across a boundary still meet.
-        groups += [g for k in sorted(by_year) if len(g := by_year[k] + by_year.get(k + 1, [])) > 1]
-    return groups, len(left_out)
+        known = sorted((plain[m].year, m) for m in members if m in plain and plain[m].year is not None)
+        left_out.update(m for m in members if m in plain and plain[m].year is None)
+        for i, (ya, a) in enumerate(known):
+            for yb, b in known[i + 1 :]:
+                if yb - ya > YEAR_WINDOW:
+                    break
+                seen.add((a, b) if a < b else (b, a))
+    shared: dict[tuple[int, int], dict] = {}
+    for (kind, _index), members in identified.items():
+        members = sorted(m for m in set(members) if m in plain)
+        for pair in combinations(members[: 4 * MAX_BLOCK], 2):
+            shared.setdefault(pair, {})[kind] = len(members)
+    return seen, shared, len(left_out)
 
 
-def find_all(*, threshold: float = REPORT_THRESHOLD, batch_size: int = 2000, progress=None) -> dict:
-    """Every probable duplicate pair in the database: {"computed_at", "people", "pairs": [[a, b, score,
-    [codes]]...] best first, "left_out"}. Ids and codes only: the result holds no personal data.
+def _token_sets(kind: str) -> tuple[dict[int, frozenset], dict[str, int]]:
+    """Each live person's tokens of ``kind`` and how many people carry each token (blind indexes only)."""
+    from cases.models import Person, SearchToken
 
-    People are taken in batches; each person is compared with the later people of every group they are in,
-    once, knowing the size of the smallest group the two share (how common their name is). Profiles are
-    decrypted once, when a batch first needs them, and dropped when no later batch can."""
+    live = Person.objects.filter(merged_into__isnull=True).values("pk")
+    by_person: dict[int, set] = defaultdict(set)
+    counts: dict[str, int] = defaultdict(int)
+    for tok, pid in (
+        SearchToken.objects.filter(kind=kind, person__in=live)
+        .values_list("token", "person_id")
+        .iterator(chunk_size=20000)
+    ):
+        by_person[pid].add(tok)
+        counts[tok] += 1
+    return {pid: frozenset(t) for pid, t in by_person.items()}, counts
+
+
+def _load_names(ids: list[int]) -> dict[int, list[list[str]]]:
+    out = {}
+    for start in range(0, len(ids), 900):
+        for pid, n in search.load_names(ids[start : start + 900]).items():
+            out[pid] = [x for x in (n["main"], *n["aliases"], *n["merged"]) if x]
+    return out
+
+
+def _load_dates(ids: list[int]) -> dict[int, date | None]:
     from cases.models import Person
 
-    groups, left_out = candidate_groups(progress)
-    member_of: dict[int, list[int]] = defaultdict(list)
-    for gi, group in enumerate(groups):
-        for pid in group:
-            member_of[pid].append(gi)
+    out = {}
+    for start in range(0, len(ids), 900):
+        for pid, text in Person.objects.filter(pk__in=ids[start : start + 900]).values_list("pk", "birth_date"):
+            out[pid] = _date(text)
+    return out
+
+
+def find_all(*, threshold: float = REPORT_PROBABILITY, progress=None) -> dict:
+    """Every probable duplicate pair in the database: {"computed_at", "people", "pairs": [[a, b, probability,
+    [codes]]...] best first, "left_out", "compared"}. Ids and codes only: the result holds no personal data.
+
+    Blocking and a first bound on each pair use plaintext columns and blind indexes only (the most a pair's
+    names could weigh, from the words they share); names are then decrypted for the people of the pairs that
+    bound leaves, and dates of birth only for pairs that their date could still make probable. Each person
+    is decrypted at most once, in memory."""
+    from cases.models import Person
+
+    plain = _load_plain()
     if progress:
-        progress(f"{len(groups)} groups over {len(member_of)} people")
-    found = []
-    ordered = sorted(member_of)
+        progress(f"plaintext details of {len(plain)} people read")
+    seen, shared, left_out = candidate_pairs(plain, progress)
+    if progress:
+        progress("pairs made")
+    words, word_counts = _token_sets("w")
+    if progress:
+        progress("word tokens read")
+    model = _Model(plain, word_counts, _token_counts("p"))
+    model.calibrate(islice(seen, 200_000), plain)
+    if progress:
+        progress(f"{len(seen)} pairs share a name key, {len(shared)} an identifier, among {len(plain)} people")
+    goal = _log2(threshold / (1 - threshold))
+    exact_minus_similar = {
+        t: model.word_token_weight(t, "exact") - max(0.0, model.word_token_weight(t, "similar")) for t in word_counts
+    }
+    empty: frozenset = frozenset()
+    similar_allowance = {t: max(0.0, model.word_token_weight(t, "similar")) for t in word_counts}
+    person = {
+        pid: (p.year, p.exact and p.year is not None, p.sex, p.nationalities, words.get(pid, empty),
+              sorted(((similar_allowance[t], t) for t in words.get(pid, empty)), reverse=True),
+              list(accumulate(sorted((exact_minus_similar[t] + similar_allowance[t] for t in words.get(pid, empty)), reverse=True), initial=0.0)))
+        for pid, p in plain.items()
+    }  # fmt: skip
+
+    def name_bound(wa: frozenset, sa: list, wb: frozenset, sb: list) -> float:
+        """The most the names of two people can weigh, from their word tokens alone: the shorter name has at
+        most k words (k: the fewer words either person has); words both carry weigh as found exactly, the
+        rest at most as found alike (their sound is at least as common as the word)."""
+        common = wa & wb
+        k = min(len(wa), len(wb))
+        if len(common) >= k:
+            return max(
+                0.0, sum(sorted((exact_minus_similar[t] + similar_allowance[t] for t in common), reverse=True)[:k])
+            )
+        bound = sum(exact_minus_similar[t] + similar_allowance[t] for t in common)
+        rest = k - len(common)
+        best = 0.0
+        for side in (sa, sb):
+            total = taken = 0
+            for w, t in side:
+                if taken == rest:
+                    break
+                if t not in common:
+                    total += w
+                    taken += 1
+            best = max(best, total)
+        return max(0.0, bound + best)
+
+    best_year_date = model.w_date["same_dob"]
+    best_other_date = max(model.w_date["dob_slip"], model.w_date["birth_year_close"])
+    prior, w_sex, w_nat, w_years = model.prior, model.w_sex, model.w_nationality, model.w_years
+    first = []  # pairs whose names could still make them probable, with the plaintext part of their weight
     compared = 0
-    profiles: dict[int, Profile] = {}
-    for start in range(0, len(ordered), batch_size):
-        chunk = ordered[start : start + batch_size]
-        partners: dict[int, dict[int, int]] = {}
-        for a in chunk:
-            mine: dict[int, int] = {}
-            for gi in member_of[a]:
-                group = groups[gi]
-                size = len(group)
-                for b in group:
-                    if b > a and mine.get(b, size + 1) > size:
-                        mine[b] = size
-            partners[a] = mine
-        needed = set(chunk) | {b for mine in partners.values() for b in mine}
-        profiles.update(load_profiles(needed - set(profiles)))
-        for a, mine in partners.items():
-            pa = profiles.get(a)
-            if pa is None:
-                continue
-            for b, sharing in mine.items():
-                pb = profiles.get(b)
-                if pb is None:
-                    continue
-                score, codes = compare(pa, pb, sharing=sharing, floor=threshold)
-                if score >= threshold:
-                    found.append([a, b, score, codes])
-            compared += len(mine)
-        # Every later partner has a higher id than this batch: what is at or below it is no longer needed.
-        profiles = {pid: prof for pid, prof in profiles.items() if pid > chunk[-1]}
-        if progress:
-            progress(f"compared {compared} pairs ({start + len(chunk)}/{len(ordered)} people), {len(found)} probable duplicates")
+    for pair in chain(seen, (pair for pair in shared if pair not in seen)):
+        a, b = pair
+        ya, ea, sa, na, wa, la, pa = person[a]
+        yb, eb, sb, nb, wb, lb, pb = person[b]
+        ids = shared.get(pair)
+        if not ids and (
+            (sa and sb and sa != sb)
+            or (
+                ya is not None
+                and yb is not None
+                and ((abs(ya - yb) > 1 and not _one_digit(ya, yb)) if ea and eb else abs(ya - yb) > 6)
+            )
+        ):
+            continue  # blocking: sexes, or years of birth, rule the pair out (and no identifier is shared)
+        compared += 1
+        weight = prior
+        if ids:
+            weight += sum(model.identifier_weight(k, n) for k, n in ids.items())
+        if sa and sb:
+            weight += w_sex["agree" if sa == sb else "differ"]
+        if na and nb:
+            weight += w_nat["agree" if na & nb else "differ"]
+        dated = ea and eb
+        date_bound = 0.0
+        if dated:
+            date_bound = best_year_date if ya == yb else best_other_date
+        elif ya is not None and yb is not None:
+            weight += w_years[_years_level(ya, yb)]
+        k = min(len(wa), len(wb))
+        if weight + date_bound + max(pa[k], pb[k]) < goal:
+            continue  # not even the k rarest words of either name, all found exactly, could make it probable
+        names_at_most = name_bound(wa, la, wb, lb)
+        if weight + names_at_most + date_bound >= goal:
+            first.append((weight, a, b, dated, names_at_most))
+    # Dates first (one field per person, and most namesakes born the same year differ on the day), then names.
+    dates = _load_dates(sorted({p for row in first if row[3] for p in row[1:3]}))
+    if progress:
+        progress(
+            f"{len(first)} pairs left by the plaintext and blind-index bound; dates of birth of {len(dates)} people decrypted"
+        )
+    second = []
+    for weight, a, b, dated, name_bound in first:
+        level = None
+        if dated:
+            da, db = dates.get(a), dates.get(b)
+            if da and db:
+                level = _date_level(da, db)
+                weight += model.w_date[level]
+        if weight + name_bound >= goal:
+            second.append((weight, a, b, level))
+    names = _load_names(sorted({p for row in second for p in row[1:3]}))
+    if progress:
+        progress(f"{len(second)} pairs left after the dates; names of {len(names)} people decrypted")
+    cache: dict = {}
+    found = []
+    for weight, a, b, level in second:
+        name_w, compared_names, common = _name_evidence(model, names.get(a, []), names.get(b, []), cache)
+        if compared_names:
+            weight += name_w
+        if weight < goal:
+            continue
+        codes = []
+        similarity = _name_similarity(compared_names)
+        if similarity > 0:
+            codes.append("same_name" if similarity >= 0.999 else f"name={round(similarity * 100)}")
+            if common:
+                codes.append("common_name")
+        pa, pb = plain[a], plain[b]
+        if level:
+            codes.append(level)
+        elif pa.year is not None and pb.year is not None:
+            years = _years_level(pa.year, pb.year)
+            if years in (1, 3):
+                codes.append("age_compatible")
+            elif years is None:
+                codes.append("age_differs")
+        codes += [f"same_{k}" for k in sorted(shared.get((a, b), {}), key=lambda k: -M_IDENTIFIER.get(k, 0))]
+        if pa.nationalities & pb.nationalities:
+            codes.append("same_nationality")
+        found.append([a, b, round(model.probability(weight), 3), codes])
     found.sort(key=lambda row: (-row[2], row[0], row[1]))
     return {
         "computed_at": timezone.now().isoformat(),
@@ -458,6 +808,29 @@ def find_all(*, threshold: float = REPORT_THRESHOLD, batch_size: int = 2000, pro
         "left_out": left_out,
         "compared": compared,
     }
+
+
+def _blocks(progress=None) -> tuple[dict[str, list[int]], dict[tuple, list[int]]]:
+    """Blocking keys -> people: two words of a name that sound alike (search token kind b: spelling variants,
+    accents, reordering, a word dropped from a longer name), a one-word name that sounds alike (t); and apart,
+    the same identifying document, phone, email... Only unmerged people. (A slip that changes the sound of a
+    word still meets through another pair of words, or an identifier.)"""
+    from cases.models import Identifier, Person, SearchToken
+
+    live = Person.objects.filter(merged_into__isnull=True)
+    blocks: dict[str, list[int]] = defaultdict(list)
+    rows = SearchToken.objects.filter(kind__in=["b", "t"], person__in=live.values("pk")).values_list(
+        "token", "person_id"
+    )
+    for n, (tok, pid) in enumerate(rows.iterator(chunk_size=20000), 1):
+        blocks[tok].append(pid)
+        if progress and n % 200000 == 0:
+            progress(f"read {n} name keys")
+    identified: dict[tuple, list[int]] = defaultdict(list)
+    idents = Identifier.objects.filter(kind__in=list(IDENTIFYING), person__in=live.values("pk")).exclude(index="")
+    for kind, index, pid in idents.values_list("kind", "index", "person_id").iterator(chunk_size=20000):
+        identified[(kind, index)].append(pid)
+    return blocks, identified
 
 
 def report_path() -> Path:

@@ -28,7 +28,7 @@ from cases.choices import (
     WebsiteOrApp,
 )
 from cases.models import CasePerson, Identifier, Person, Place, SuspectProfile, VictimProfile
-from intake.filetypes import ACCEPTED, sniff_file
+from intake.filetypes import ACCEPTED, check_upload, sniff_file
 from utilities.forms import BootstrapMixin
 
 DATE = {"type": "date"}
@@ -444,6 +444,7 @@ class AttachmentForm(BootstrapMixin, forms.Form):
         kind = sniff_file(upload)
         if kind not in ACCEPTED:
             raise forms.ValidationError(_("Only photos (JPEG, PNG, WebP, GIF) and PDF documents can be attached."))
+        check_upload(upload, where="cases.attachment")
         self.content_type = kind
         return upload
 

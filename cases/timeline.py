@@ -81,8 +81,11 @@ def _field_labels(model, names) -> str:
     return ", ".join(labels)
 
 
-def build(case: Case, user) -> list[Entry]:
-    visible_links = {link.pk: link for link in CasePerson.objects.visible_to(user).filter(case=case)}
+def build(case: Case, user, *, links=None) -> list[Entry]:
+    """``links``: the case's people ``user`` may see, when the caller has already read them (the case page)."""
+    if links is None:
+        links = CasePerson.objects.visible_to(user).filter(case=case)
+    visible_links = {link.pk: link for link in links}
     visible_people = {link.person_id: link for link in visible_links.values()}
     # Every link of the case, also hidden ones: an event naming one of them is shown only if it is visible.
     all_links = dict(CasePerson.objects.filter(case=case).values_list("pk", "role"))

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Exists, Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -51,14 +52,18 @@ from cases.models import (
     Person,
     PersonAlias,
     Place,
+    case_grants,
 )
 from cases.timeline import build as build_timeline
 from investigations.models import court_date_cases, investigation_cases
 from screening.choices import DecidingOrganisation
+from utilities.locking import is_stale
 from utilities.querysets import get_visible_or_404
 from utilities.storage import read_encrypted
 
 CASE_RELATED = ("owner", "report", "decision", "decision__screening", "decision__decided_by")
+# What the case page's latest events (cases/timeline.py, the case's origin) read besides CASE_RELATED.
+TIMELINE_RELATED = ("report__triaged_by", "report__assignee", "decision__screening__screened_by")
 REASON_LABELS = {
     "name": gettext_lazy("similar name"),
     "names": gettext_lazy("similar name"),
@@ -85,18 +90,15 @@ def _links(case: Case, user, action: str = "view"):
     return CasePerson.objects.visible_to(user, action).filter(case=case).select_related("person")
 
 
-def _permissions(case: Case, user) -> dict:
-    change = Case.objects.visible_to(user, "change").filter(pk=case.pk).exists()
+def _permissions(case: Case, user, change: bool | None = None) -> dict:
+    if change is None:
+        change = Case.objects.visible_to(user, "change").filter(pk=case.pk).exists()
     return {
         "change": change,
         "manage_team": user.has_perm("cases.manage_team") or case.owner_id == user.pk,
         "close": change and case.status in {CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP},
         "reopen": change and case.status != CaseStatus.ACTIVE,
     }
-
-
-def _is_stale(exc: ValidationError) -> bool:
-    return getattr(exc, "code", "") == "stale"
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -138,7 +140,12 @@ def _form_page(
 
 def case_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    cases = Case.objects.visible_to(user).select_related("owner", "report")
+    # Only what the list shows: the report's encrypted narrative and reporter details are never read here.
+    cases = (
+        Case.objects.visible_to(user)
+        .select_related("owner", "report")
+        .only("reference", "opened_at", "status", "trafficking_status", "owner", "report__reference")
+    )
     if not user.has_perm("cases.view_all") and not cases.exists() and not user.has_perm("intake.create_report"):
         raise PermissionDenied
     form = CaseLookupForm(request.GET or None)
@@ -193,8 +200,32 @@ def case_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the case page and its timeline ---------------------------------------------------------------------
 
 
+def _case_page(request: HttpRequest, pk: int) -> Case:
+    """The case for its page, with what the user may do on it answered in the same query (issue #11): change
+    it, open its investigation pages, see its court dates. Same rules as ``_permissions``,
+    ``investigation_cases`` and ``court_date_cases``, asked as EXISTS subqueries instead of three more round
+    trips."""
+    user = request.user
+
+    def on_case(queryset):
+        # Leadership (cases.view_all) may change every case and see every investigation and court date: the
+        # same answers as the rules give, without asking the database to evaluate them. Otherwise each rule is
+        # asked about this case only: correlated on the outer row, PostgreSQL built the rule's whole set (the
+        # user's caseload and every victim on it: 0.4 s for an investigator at a million people).
+        if user.has_perm("cases.view_all"):
+            return Value(True)
+        return Exists(queryset)
+
+    cases = Case.objects.select_related(*CASE_RELATED, *TIMELINE_RELATED).annotate(
+        may_change=on_case(Case.objects.visible_to(user, "change").filter(pk=pk)),
+        may_investigate=on_case(investigation_cases(user, case_id=pk)),
+        may_see_court_dates=on_case(court_date_cases(user, case_id=pk)),
+    )
+    return get_visible_or_404(cases, user, "view", pk=pk)
+
+
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case(request, pk)
+    case = _case_page(request, pk)
     user = request.user
     audit.record("cases.case_viewed", actor=user, obj=case)
     links = list(_links(case, user).prefetch_related("person__identifiers", "person__aliases"))
@@ -213,9 +244,15 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for a in case.attachments.select_related("case_person", "uploaded_by").order_by("created_at")
         if a.case_person_id is None or a.case_person_id in visible_ids
     ]
-    grant = (
-        BreakGlass.objects.filter(case=case, user=user, expires_at__gt=timezone.now()).order_by("-expires_at").first()
-    )
+    grant = None
+    # Outside leadership the request's grants (read once, cases.models.case_grants) say whether there is an
+    # emergency grant on this case at all; only then is it fetched for its expiry.
+    if user.has_perm("cases.view_all") or case.pk in case_grants(user)["glass"]:
+        grant = (
+            BreakGlass.objects.filter(case=case, user=user, expires_at__gt=timezone.now())
+            .order_by("-expires_at")
+            .first()
+        )
     context = {
         "case": case,
         "persons": links,
@@ -225,14 +262,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attachments": attachments,
         "notes": case.notes.select_related("created_by"),
         "links": linked_cases(case, user),
-        "recent": build_timeline(case, user)[-5:][::-1],
-        "can": _permissions(case, user),
+        "recent": build_timeline(case, user, links=links)[-5:][::-1],
+        "can": _permissions(case, user, change=case.may_change),
         "note_form": NoteForm(),
         "grant": grant,
         "deciding_org": dict(DecidingOrganisation.choices).get(case.deciding_org, case.deciding_org),
         # Investigation pages (issue #6): the full team and leadership; care officers get court dates only.
-        "investigation": investigation_cases(user).filter(pk=case.pk).exists(),
-        "court_dates": court_date_cases(user).filter(pk=case.pk).exists(),
+        "investigation": case.may_investigate,
+        "court_dates": case.may_see_court_dates,
     }
     return render(request, "cases/case_detail.html", context)
 
@@ -434,7 +471,7 @@ def person_edit(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             _add_errors(form, exc)
-            status = 409 if _is_stale(exc) else 200
+            status = 409 if is_stale(exc) else 200
         else:
             messages.success(request, _("Changes saved."))
             return redirect("cases:person_detail", case.pk, link.pk)
@@ -466,7 +503,7 @@ def profile_edit(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             _add_errors(form, exc)
-            status = 409 if _is_stale(exc) else 200
+            status = 409 if is_stale(exc) else 200
         else:
             messages.success(request, _("Changes saved."))
             return redirect("cases:person_detail", case.pk, link.pk)
@@ -678,7 +715,7 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             _add_errors(form, exc)
-            status = 409 if _is_stale(exc) else 200
+            status = 409 if is_stale(exc) else 200
         else:
             messages.success(
                 request, _("Case closed.") if data["status"] != CaseStatus.FOLLOW_UP else _("Case moved to follow-up.")
@@ -701,7 +738,7 @@ def case_reopen(request: HttpRequest, pk: int) -> HttpResponse:
                 request,
                 "cases/case_close.html",
                 {"case": case, "form": None, "reopen_form": form},
-                status=409 if _is_stale(exc) else 200,
+                status=409 if is_stale(exc) else 200,
             )
         messages.success(request, _("Case reopened."))
     elif not form.is_valid():

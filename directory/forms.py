@@ -9,6 +9,7 @@ from care.choices import NeedType
 from cases.choices import Sex
 from directory.isocodes import COUNTRIES, language_code
 from directory.models import Agency, Contact
+from intake.filetypes import check_upload
 from utilities.forms import BootstrapMixin, VersionedForm
 
 
@@ -145,6 +146,11 @@ class ContactForm(BootstrapMixin, forms.ModelForm):
 class TermsForm(BootstrapMixin, VersionedForm):
     upload = forms.FileField(label=_("Terms of reference (PDF)"))
 
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        check_upload(upload, where="directory.terms")
+        return upload
+
 
 class PathwayAddForm(BootstrapMixin, VersionedForm):
     agency = forms.ModelChoiceField(label=_("Provider"), queryset=Agency.objects.none())
@@ -164,6 +170,11 @@ class PathwayAddForm(BootstrapMixin, VersionedForm):
 
 class ImportForm(BootstrapMixin, forms.Form):
     upload = forms.FileField(label=_("Directory file (CSV or XLSX)"))
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        check_upload(upload, where="directory.import")
+        return upload
 
 
 AGE_GROUPS = [("", _("Anyone")), ("children", _("Children")), ("adults", _("Adults"))]

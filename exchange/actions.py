@@ -65,7 +65,8 @@ from screening.choices import DecidingOrganisation, Outcome, Recommendation
 from screening.models import Decision, Screening, ScreeningInstrument
 from utilities.archive import encrypted_zip
 from utilities.crypto import encrypt_text
-from utilities.storage import read_encrypted, store_encrypted
+from utilities.storage import backend as storage_backend
+from utilities.storage import delete_encrypted, read_encrypted, store_encrypted, stored_names
 
 logger = logging.getLogger(__name__)
 
@@ -463,7 +464,11 @@ def _create_people(groups: list[Group], matched: dict, actor) -> int:
     _insert(VictimProfile, victims)
     undated = [v["case_person_id"] for v in victims if not v.get("detected_on")]
     if undated:
-        opened = Case.objects.filter(persons__pk=OuterRef("case_person_id")).annotate(day=TruncDate("opened_at")).values("day")[:1]
+        opened = (
+            Case.objects.filter(persons__pk=OuterRef("case_person_id"))
+            .annotate(day=TruncDate("opened_at"))
+            .values("day")[:1]
+        )
         VictimProfile.objects.filter(case_person_id__in=undated).update(detected_on=Subquery(opened))
     _insert(SuspectProfile, suspects)
     _insert(Identifier, identifiers)
@@ -606,7 +611,7 @@ def import_htcds(
 
 def _delete_stored(name: str) -> None:
     if name:
-        (Path(settings.MEDIA_ROOT) / IMPORT_STORE / name[:2] / name).unlink(missing_ok=True)
+        delete_encrypted(IMPORT_STORE, name)
 
 
 @transaction.atomic
@@ -761,17 +766,13 @@ def _archive_path(name: str) -> Path:
 
 
 def sweep_archives(now=None) -> int:
-    """Delete kept archives older than ARCHIVE_TTL (never downloaded). Returns how many."""
-    limit = (now or timezone.now()).timestamp() - ARCHIVE_TTL.total_seconds()
-    root = Path(settings.MEDIA_ROOT) / ARCHIVE_STORE
+    """Delete kept archives older than ARCHIVE_TTL (never downloaded), on disk or in the object store."""
+    limit = (now or timezone.now()) - ARCHIVE_TTL
     count = 0
-    for path in root.glob("*/*") if root.is_dir() else ():
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink(missing_ok=True)
-                count += 1
-        except FileNotFoundError:  # taken by a download meanwhile
-            continue
+    for name, modified in list(stored_names(ARCHIVE_STORE)):
+        if modified < limit:
+            delete_encrypted(ARCHIVE_STORE, name)  # a download that took it meanwhile is not an error
+            count += 1
     return count
 
 
@@ -783,9 +784,8 @@ def keep_archive(archive: Archive) -> str:
     return name
 
 
-def take_archive(name: str, *, actor, sha256: str) -> bytes | None:
-    """The kept archive's bytes, deleted as they are read: of two concurrent downloads only one gets them (the
-    file is renamed first, atomically). None when it is gone or expired. The download is audited."""
+def _take_file(name: str) -> bytes | None:
+    """On disk the file is first renamed, atomically, so a second download finds nothing."""
     source = _archive_path(name)
     taken = uuid.uuid4().hex
     target = _archive_path(name[:2] + taken)
@@ -795,9 +795,31 @@ def take_archive(name: str, *, actor, sha256: str) -> bytes | None:
     except FileNotFoundError:
         return None
     try:
-        content = read_encrypted(ARCHIVE_STORE, name[:2] + taken) if fresh else None
+        return read_encrypted(ARCHIVE_STORE, name[:2] + taken) if fresh else None
     finally:
         target.unlink(missing_ok=True)
+
+
+def _take_object(name: str) -> bytes | None:
+    """An object store cannot rename atomically: the download is claimed first in the database-backed cache
+    (an insert on its unique key, so of two workers or hosts only one wins), then read and deleted."""
+    from django.core.cache import caches
+
+    if not caches["api"].add(f"beacon:archive-taken:{name}", 1, timeout=int(2 * ARCHIVE_TTL.total_seconds())):
+        return None
+    modified = next((m for n, m in stored_names(ARCHIVE_STORE) if n == name), None)
+    if modified is None:
+        return None
+    try:
+        return read_encrypted(ARCHIVE_STORE, name) if modified >= timezone.now() - ARCHIVE_TTL else None
+    finally:
+        delete_encrypted(ARCHIVE_STORE, name)
+
+
+def take_archive(name: str, *, actor, sha256: str) -> bytes | None:
+    """The kept archive's bytes, deleted as they are read: of two concurrent downloads only one gets them. None
+    when it is gone or expired. The download is audited."""
+    content = _take_object(name) if storage_backend() == "s3" else _take_file(name)
     if content is None or hashlib.sha256(content).hexdigest() != sha256:
         return None
     audit.record(

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from exchange import htcds
 from exchange.actions import MAX_BYTES
+from intake.filetypes import check_upload
 from utilities.forms import BootstrapMixin
 
 
@@ -24,6 +25,7 @@ class HTCDSImportForm(BootstrapMixin, forms.Form):
         fmt = htcds.sniff_format(data[:4096])
         if fmt is None:
             raise forms.ValidationError(_("This is neither a CSV (UTF-8 text) nor an XLSX file."))
+        check_upload(upload, where="exchange.htcds_import")
         self.cleaned_data["data"], self.cleaned_data["format"] = data, fmt
         return upload
 

@@ -531,6 +531,7 @@ def check_file(data: bytes, fmt: str, *, progress=None) -> tuple[list[Row], list
     rows: list[Row] = []
     errors: list[RowError] = []
     header: list[str] | None = None
+    mapped: list[tuple[int, str]] = []  # (cell index, column) of the columns Beacon reads
     ignored: list[str] = []
     seen: dict[str, int] = {}
     today = timezone.localdate()
@@ -541,10 +542,11 @@ def check_file(data: bytes, fmt: str, *, progress=None) -> tuple[list[Row], list
             header, ignored, header_errors = read_header(line, cells)
             if header_errors:
                 raise ImportRefused(header_errors)
+            mapped = [(i, name) for i, name in enumerate(header) if name in MAPPED]
             continue
         if not any(cell.strip() for cell in cells):
             continue
-        values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in MAPPED}
+        values = {name: (cells[i] if i < len(cells) else "") for i, name in mapped}
         row, row_errors = check_row(line, values, today)
         errors += row_errors
         external_id = _undefuse(values.get("x_ExternalId", ""))

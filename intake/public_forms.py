@@ -73,6 +73,7 @@ class PublicFormBase(BootstrapMixin, forms.Form):
                 _("This file cannot be sent. Only photos (JPEG, PNG, WebP, GIF) and PDF documents are accepted."),
                 code="file_type",
             )
+        filetypes.check_upload(upload, where="intake.public_report", anonymous=True)
         self._sniffed[name] = content_type
         return upload
 

@@ -2,7 +2,8 @@
 same transaction (ids and field names, never values, never a secret), optimistic locking on edits.
 
 Webhooks and Primero connections are the system administrator's (``integrations.manage_webhooks``); sending a
-referral to Primero needs ``integrations.send_primero`` and follows the consent rules of any referral."""
+referral to Primero needs ``integrations.send_primero`` and follows the consent rules of any referral,
+including the four-eyes approval of a send without consent (issue #10)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from approvals.actions import consume, pending, request_approval, usable
+from approvals.choices import Kind
 from audit import log as audit
 from integrations import net, primero
 from integrations.choices import OPEN_REFERRAL_STATUSES, TEST_EVENT, SubmissionStatus, WebhookEvent
@@ -234,6 +237,12 @@ def _prepare(referral, *, actor, connection: PrimeroConnection, override_reason:
         net.check_destination(connection.base_url)
     except net.DestinationRefused as exc:
         raise ValidationError({"connection": str(exc)})
+    if overridden:
+        # Four eyes (issue #10), as for any referral sent without consent: another approver's yes for this
+        # referral and this Primero instance, spent in this transaction (so only if the send is started).
+        consume(
+            Kind.PRIMERO_CONSENT_OVERRIDE, actor=actor, target=referral, parameters={"connection_id": connection.pk}
+        )
     submission = PrimeroSubmission.objects.create(
         referral=referral, connection=connection, sent_by=actor, consent_overridden=overridden,
         override_reason=override_reason if overridden else "",
@@ -255,12 +264,50 @@ def _prepare(referral, *, actor, connection: PrimeroConnection, override_reason:
     return submission
 
 
+def _missing_consent(referral, connection: PrimeroConnection) -> bool:
+    from care.consent import has_consent
+
+    return not has_consent(referral.case_person_id, "sharing", agency=connection.agency_id)
+
+
+@transaction.atomic
+def request_primero_override(referral, *, actor, connection: PrimeroConnection, reason: str):
+    """Ask another approver to allow sending this referral to this Primero instance without recorded consent
+    (issue #10). Nothing is sent; once approved, the requester sends it (with a reason) and the approval is
+    spent. The same person asking again gets their open request back."""
+    from referrals.models import Referral
+
+    if actor is None or not actor.is_active or not actor.has_perm("integrations.send_primero"):
+        raise PermissionDenied
+    if not actor.has_perm("referrals.override_consent"):
+        raise PermissionDenied
+    if not Referral.objects.visible_to(actor, "change").filter(pk=referral.pk).exists():
+        raise PermissionDenied
+    referral.refresh_from_db()
+    if connection.agency_id != referral.provider_id or not _missing_consent(referral, connection):
+        raise ValidationError(_("This referral needs no override."), code="invalid_transition")
+    return request_approval(
+        Kind.PRIMERO_CONSENT_OVERRIDE, actor=actor, reason=reason, target=referral,
+        parameters={"connection_id": connection.pk},
+    )  # fmt: skip
+
+
+def override_approval(referral, *, actor, connection: PrimeroConnection):
+    """The actor's approved (else pending) request to send this referral to this instance without consent."""
+    target = {"target": referral, "parameters": {"connection_id": connection.pk}}
+    return usable(Kind.PRIMERO_CONSENT_OVERRIDE, actor=actor, **target) or pending(
+        Kind.PRIMERO_CONSENT_OVERRIDE, actor=actor, **target
+    )
+
+
 def send_referral_to_primero(
     referral, *, actor, connection: PrimeroConnection, override_reason: str = ""
 ) -> PrimeroSubmission:
     """Send ``referral`` (its snapshot only) to the Primero instance of the partner it is addressed to, and
     record the result. Refused without the survivor's consent to share with that partner, unless a user
-    holding ``referrals.override_consent`` gives a reason (audited, the Director alerted).
+    holding ``referrals.override_consent`` gives a reason and holds another approver's approval for this
+    referral and instance (``request_primero_override``; spent with the send, even if Primero then fails):
+    audited, the Director alerted. Without the approval, ``approvals.actions.ApprovalRequired``.
 
     Three steps, so that no database transaction stays open while Primero answers: the checks and the pending
     submission (atomic, audited); the calls; the result (atomic, audited). Returns the submission, whose

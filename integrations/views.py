@@ -219,6 +219,21 @@ def primero_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "integrations/primero_form.html", {"form": form, "connection": connection}, status=status)
 
 
+def _send_or_ask(request, referral: Referral, connection: PrimeroConnection, override_reason: str):
+    """(submission, None) once sent. Without recorded consent and without another approver's yes yet (issue
+    #10), nothing is sent: the request (with the sender's reason) goes to the approvers, (None, request)."""
+    from approvals.actions import ApprovalRequired
+
+    try:
+        return actions.send_referral_to_primero(
+            referral, actor=request.user, connection=connection, override_reason=override_reason
+        ), None
+    except ApprovalRequired:
+        return None, actions.request_primero_override(
+            referral, actor=request.user, connection=connection, reason=override_reason
+        )
+
+
 @_requires("integrations.send_primero")
 def primero_send(request: HttpRequest, referral_id: int) -> HttpResponse:
     from care.consent import has_consent
@@ -230,13 +245,20 @@ def primero_send(request: HttpRequest, referral_id: int) -> HttpResponse:
     form = SendToPrimeroForm(request.POST or None, connections=connections)
     if request.method == "POST" and form.is_valid():
         try:
-            submission = actions.send_referral_to_primero(
-                referral, actor=request.user, connection=form.cleaned_data["connection"],
-                override_reason=form.cleaned_data["override_reason"],
-            )  # fmt: skip
+            submission, approval = _send_or_ask(
+                request, referral, form.cleaned_data["connection"], form.cleaned_data["override_reason"]
+            )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
+            if approval is not None:
+                messages.warning(
+                    request,
+                    _("Nothing was sent: sending to Primero without recorded consent needs a second person's "
+                      "approval. Request %(approval)s is with the approvers; once approved, send it from this page.")
+                    % {"approval": approval.reference},
+                )  # fmt: skip
+                return redirect("integrations:primero_send", referral_id=referral.pk)
             if submission.status == "sent":
                 messages.success(request, _("The referral was sent to Primero."))
             else:
@@ -244,12 +266,20 @@ def primero_send(request: HttpRequest, referral_id: int) -> HttpResponse:
                     request, _("The referral could not be sent to Primero: %(error)s") % {"error": submission.error}
                 )
             return redirect("integrations:primero_send", referral_id=referral.pk)
+    consent = has_consent(referral.case_person_id, "sharing", agency=referral.provider_id)
+    can_override = request.user.has_perm("referrals.override_consent")
+    first = connections.first()
     context = {
         "referral": referral,
         "form": form,
-        "has_connection": connections.exists(),
-        "consent": has_consent(referral.case_person_id, "sharing", agency=referral.provider_id),
-        "can_override": request.user.has_perm("referrals.override_consent"),
+        "has_connection": first is not None,
+        "consent": consent,
+        "can_override": can_override,
+        "override_approval": (
+            actions.override_approval(referral, actor=request.user, connection=first)
+            if first is not None and can_override and not consent
+            else None
+        ),
         "is_open": referral.status in OPEN_REFERRAL_STATUSES,
         "submissions": referral.primero_submissions.select_related("connection", "sent_by"),
     }

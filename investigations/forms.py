@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from cases.choices import PersonRole
 from cases.models import CasePerson
+from intake.filetypes import check_upload
 from investigations.choices import SpecialMeasure
 from investigations.models import (
     Arrest,
@@ -81,6 +82,12 @@ class LogForm(CaseForm):
         ]
         widgets = {"occurred_on": DATE, "outcome": TEXT, "officers": forms.SelectMultiple(attrs={"size": 5})}
 
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload:
+            check_upload(upload, where="investigations.log_attachment", obj=self.case)
+        return upload
+
 
 class TaskForm(CaseForm):
     class Meta:
@@ -124,6 +131,12 @@ class EvidenceForm(CaseForm):
         model = Evidence
         fields = ["item", "description", "found_at", "seized_by", "seized_at", "storage_location"]
         widgets = {"seized_at": DATETIME, "description": TEXT, "found_at": forms.TextInput}
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload:
+            check_upload(upload, where="investigations.evidence", obj=self.case)
+        return upload
 
 
 class HandOverForm(BootstrapMixin, forms.Form):

@@ -31,24 +31,38 @@ from utilities.querysets import RestrictedQuerySet
 FULL_ROLES = (TeamRole.OWNER, TeamRole.INVESTIGATOR, TeamRole.SUSPECT_HANDLER)
 
 
-def investigation_cases(user, action: str = "view"):
-    """Cases whose investigation ``user`` may see ("view") or record ("change")."""
+def investigation_cases(user, action: str = "view", *, case_id: int | None = None):
+    """Cases whose investigation ``user`` may see ("view") or record ("change"). With ``case_id``, the same
+    question about that one case only, every subquery narrowed to it (issue #11: the case page asks it, and the
+    unnarrowed sets are the user's whole caseload)."""
     from cases.models import Case, CaseMember, CasePerson
 
     cases = Case.objects.visible_to(user, action)
+    suspects = CasePerson.objects.visible_to(user, action).filter(role=PersonRole.SUSPECT)
+    team = (
+        CaseMember.objects.filter(user=user, role__in=FULL_ROLES)
+        if user.is_authenticated
+        else CaseMember.objects.none()
+    )
+    if case_id is not None:
+        cases, suspects, team = cases.filter(pk=case_id), suspects.filter(case_id=case_id), team.filter(case_id=case_id)
     if not user.is_authenticated or user.has_perm("cases.view_all"):
         return cases
-    suspects = CasePerson.objects.visible_to(user, action).filter(role=PersonRole.SUSPECT).values("case_id")
-    team = CaseMember.objects.filter(user=user, role__in=FULL_ROLES).values("case_id")
-    return cases.filter(models.Q(owner=user) | models.Q(pk__in=suspects) | models.Q(pk__in=team))
+    return cases.filter(
+        models.Q(owner=user) | models.Q(pk__in=suspects.values("case_id")) | models.Q(pk__in=team.values("case_id"))
+    )
 
 
-def court_date_cases(user):
+def court_date_cases(user, *, case_id: int | None = None):
     """Cases whose court dates ``user`` may see: the investigation side, and care officers of a survivor."""
     from cases.models import Case, CasePerson
 
-    victims = CasePerson.objects.visible_to(user).filter(role=PersonRole.VICTIM).values("case_id")
-    return Case.objects.filter(models.Q(pk__in=investigation_cases(user).values("pk")) | models.Q(pk__in=victims))
+    victims = CasePerson.objects.visible_to(user).filter(role=PersonRole.VICTIM)
+    cases = Case.objects.all()
+    if case_id is not None:
+        victims, cases = victims.filter(case_id=case_id), cases.filter(pk=case_id)
+    investigated = investigation_cases(user, case_id=case_id).values("pk")
+    return cases.filter(models.Q(pk__in=investigated) | models.Q(pk__in=victims.values("case_id")))
 
 
 class InvestigationQuerySet(RestrictedQuerySet):

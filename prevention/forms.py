@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from directory.forms import LanguagesField
+from intake.filetypes import check_upload
 from prevention.choices import Subject
 from prevention.models import REACH_FIELDS, Course, OutreachEvent, Participant, TrainerCertification, TrainingSession
 from utilities.forms import BootstrapMixin
@@ -57,6 +58,11 @@ def with_version(form_class):
 
 class ImportForm(BootstrapMixin, forms.Form):
     upload = forms.FileField(label=_("Participants file (CSV or XLSX)"))
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        check_upload(upload, where="prevention.participant_import")
+        return upload
 
 
 class CertificationForm(BootstrapMixin, forms.ModelForm):

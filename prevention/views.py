@@ -25,6 +25,7 @@ from prevention.forms import (
     with_version,
 )
 from prevention.models import Course, OutreachEvent, Participant, TrainerCertification, TrainingSession
+from utilities.locking import is_stale
 
 RECORD, REPORTS = "prevention.record", "prevention.view_reports"
 
@@ -149,12 +150,6 @@ def participant_import(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_page(request, form, title=_("Import participants"), back=back, multipart=True)
 
 
-def _stale(exc: ValidationError) -> bool:
-    return getattr(exc, "code", "") == "stale" or any(
-        getattr(e, "code", "") == "stale" for e in getattr(exc, "error_list", [])
-    )
-
-
 def _get(model, pk: int, **filters):
     obj = model.objects.filter(pk=pk, **filters).first()
     if obj is None:
@@ -172,7 +167,7 @@ def _edited(request, obj, form_class, action, *, title, success, back):
             action(_get(type(obj), obj.pk), actor=request.user, version=version, **data)
         except ValidationError as exc:
             form.add_error(None, exc)
-            return _form_page(request, form, title=title, back=back, status=409 if _stale(exc) else 200)
+            return _form_page(request, form, title=title, back=back, status=409 if is_stale(exc) else 200)
         messages.success(request, success)
         return redirect(back)
     return _form_page(request, form, title=title, back=back)
@@ -221,7 +216,7 @@ def participant_remove(request: HttpRequest, pk: int, participant_pk: int) -> Ht
         actions.remove_participant(participant, actor=request.user, version=int(request.POST.get("version") or 0))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        if _stale(exc):
+        if is_stale(exc):
             response = session_detail(request, pk)
             response.status_code = 409
             return response

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from care.choices import NEED_CLOSED, NeedType, ServiceType
 from care.models import Need
 from directory.models import Agency
+from intake.filetypes import check_upload
 from referrals.choices import MINIMUM_FIELDS, ReferralStatus, SharedField, Urgency
 from referrals.snapshot import name_options
 from utilities.forms import BootstrapMixin, VersionedForm
@@ -110,6 +111,12 @@ class ServiceForm(BootstrapMixin, forms.Form):
 class MessageForm(BootstrapMixin, forms.Form):
     text = forms.CharField(label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     attachment = forms.FileField(label=_("Attachment (photo or PDF)"), required=False)
+
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        if upload:
+            check_upload(upload, where="referrals.message")
+        return upload
 
 
 class ListFilterForm(BootstrapMixin, forms.Form):

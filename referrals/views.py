@@ -184,7 +184,9 @@ def referral_create(request: HttpRequest, case_person_pk: int) -> HttpResponse:
                 with transaction.atomic():
                     referral = actions.create_referral(link, actor=request.user, **form.action_fields())
                     if request.POST["intent"] == "send":
-                        approval = _send_or_ask(request, referral, referral.version, form.cleaned_data.get("override_reason", ""))
+                        approval = _send_or_ask(
+                            request, referral, referral.version, form.cleaned_data.get("override_reason", "")
+                        )
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
                     for name, errs in exc.error_dict.items():
@@ -314,7 +316,9 @@ def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             with transaction.atomic():
-                approval = _send_or_ask(request, referral, form.cleaned_data["version"], form.cleaned_data["override_reason"])
+                approval = _send_or_ask(
+                    request, referral, form.cleaned_data["version"], form.cleaned_data["override_reason"]
+                )
         except ValidationError as exc:
             referral.refresh_from_db()
             return _unit_detail(request, referral, errors=_errors(exc), status=_error_status(exc), send_form=form)
@@ -382,6 +386,8 @@ def message_post(request: HttpRequest, pk: int) -> HttpResponse:
             flash.error(request, " ".join(_errors(exc)))
             status = 400
     else:
+        # The form sits on the referral page, which the redirect below reloads: say why nothing was sent.
+        flash.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
         status = 400
     if request.headers.get("HX-Request"):
         context = _thread_context(request, referral)

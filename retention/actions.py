@@ -1,16 +1,22 @@
 """Writes of the retention domain (issue #10): the retention job, its rules, legal holds, the access digest.
 
-Anonymising blanks identity fields and narratives and removes what makes a person findable (aliases,
-identifiers, blind-index search tokens, photos and documents); it keeps sex, year of birth, estimated age,
-nationalities, profiles, dates and links, so every statistic counts the same before and after. Each record
-handled is one transaction with its own audit row (ids and counts only). The audit log itself is never
-touched: it is append-only and holds no personal data."""
+Anonymising blanks every identity field and every narrative a closed case gathered, whichever app holds it:
+the report and its screenings and decision, case notes, places, the victims' care (needs, risks, plans and
+their goals and actions, services, immigration, guardians, notifications, age assessments, consents), the
+investigation (log, tasks, arrests, bail, evidence, custody hand-overs, MLA requests, court cases, charges'
+prosecutors and sentences, hearings, orders, participation), referrals and their threads, Primero
+submissions, approval requests, shares, break-glass and hold reasons, cross-border requests and interpreter
+bookings. It removes what makes a person findable (aliases, identifiers, blind-index search tokens) and every
+stored file (photos, documents, evidence, log attachments, compiled court files). It keeps sex, year of birth,
+estimated age, nationalities, profiles' codes, kinds, statuses, dates, amounts, offences and statutes, and
+every link, so every statistic counts the same before and after. Each record handled is one transaction
+with its own audit row (ids and counts only). The audit log itself is never touched: it is append-only and
+holds no personal data."""
 
 from __future__ import annotations
 
 import logging
 from functools import partial
-from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -32,12 +38,12 @@ REPORT_ATTACHMENT_STORE = "attachments"
 
 def _remove_file(store: str, name: str) -> None:
     """Delete an encrypted file once the transaction that dropped its row has committed."""
-    from utilities.storage import _path
+    from utilities.storage import delete_encrypted
 
     if not name:
         return
     try:
-        Path(_path(store, name)).unlink(missing_ok=True)
+        delete_encrypted(store, name)
     except (OSError, ValueError):
         logger.warning("retention: could not remove a stored file in %s", store)
 
@@ -60,7 +66,8 @@ def _blank_report(report_id: int) -> dict:
 
     Report.objects.filter(pk=report_id).update(
         reporter_name="", reporter_phone="", reporter_phone_index="", reporter_email="", named_persons="",
-        named_person_index=[], location_text="", narrative="", public_code_hash="", version=F("version") + 1,
+        named_person_index=[], location_text="", narrative="", closed_reason="", public_code_hash="",
+        version=F("version") + 1,
     )  # fmt: skip
     additions = ReportAddition.objects.filter(report_id=report_id).update(text="")
     files = ReportAttachment.objects.filter(report_id=report_id)
@@ -92,10 +99,122 @@ def _blank_thread(messages) -> int:
     return messages.update(text="", original_name="", stored_name="", content_type="", size=0, sha256="")
 
 
+# Placeholder for texts whose presence statistics count (a sentence recorded): the words go, the fact stays.
+REDACTED = "—"
+
+
+def _blank_care(link_ids: list[int]) -> int:
+    """Victim care on these case links (issue #4): every narrative, number, name and contact. Kinds, statuses,
+    levels, dates and estimated ages stay; rows are never deleted (care history is counted)."""
+    from care import models as care
+
+    blanked = 0
+    for model, fields in (
+        (care.Need, ("notes",)),
+        (care.RiskAssessment, ("factors",)),
+        (care.CarePlan, ("objectives", "action_plan")),
+        (care.ServiceDelivery, ("provider_other", "details", "outcome")),
+        (care.ImmigrationStatus, ("notes",)),
+        (care.ImmigrationDocument, ("number", "issued_by", "notes")),
+        (care.Guardian, ("name", "contact", "notes")),
+        (care.AuthorityNotification, ("reference", "notes")),
+        (care.AgeAssessment, ("assessor", "notes")),
+        (care.Consent, ("scope", "withdrawal_notes")),
+    ):
+        blanked += model.objects.filter(case_person_id__in=link_ids).update(**dict.fromkeys(fields, ""))
+    care.PlanGoal.objects.filter(plan__case_person_id__in=link_ids).update(description="")
+    care.PlanAction.objects.filter(goal__plan__case_person_id__in=link_ids).update(description="")
+    return blanked
+
+
+def _blank_investigation(case_id: int, link_ids: list[int]) -> dict:
+    """The investigation and prosecution (issue #6): log, tasks, arrests, bail, evidence (its file removed),
+    custody hand-overs, MLA requests, court cases, charges, hearings, orders, participation; compiled court
+    files are deleted with their PDFs. Kinds, outcomes, dates, compensation, offences and statutes stay."""
+    from investigations import models as inv
+    from investigations.actions import COURT_FILE_STORE, EVIDENCE_STORE, LOG_STORE
+
+    inv.LogEntry.objects.filter(case_id=case_id).update(title="", outcome="", version=F("version") + 1)
+    log_files = inv.LogAttachment.objects.filter(entry__case_id=case_id)
+    _remove_files_on_commit(LOG_STORE, list(log_files.values_list("stored_name", flat=True)))
+    log_attachments, _ignored = log_files.delete()
+    inv.Task.objects.filter(case_id=case_id).update(title="", version=F("version") + 1)
+    inv.Arrest.objects.filter(suspect_id__in=link_ids).update(place="", arrested_by="", version=F("version") + 1)
+    inv.Bail.objects.filter(suspect_id__in=link_ids).update(terms="", version=F("version") + 1)
+    evidence = inv.Evidence.objects.filter(case_id=case_id)
+    _remove_files_on_commit(EVIDENCE_STORE, [n for n in evidence.values_list("stored_name", flat=True) if n])
+    evidence.update(
+        item="", description="", found_at="", storage_location="", stored_name="", original_name="",
+        content_type="", size=None, sha256="", version=F("version") + 1,
+    )  # fmt: skip
+    inv.CustodyTransfer.objects.filter(evidence__case_id=case_id).update(reason="")
+    inv.MLARequest.objects.filter(case_id=case_id).update(request="", version=F("version") + 1)
+    inv.CourtCase.objects.filter(case_id=case_id).update(number="", prosecutor="", version=F("version") + 1)
+    charges = inv.Charge.objects.filter(case_id=case_id)
+    charges.update(prosecutor="", version=F("version") + 1)
+    # "Sentences recorded" counts charges with a sentence (stats.standard.tip_summary): keep that a sentence
+    # was recorded, not its words.
+    charges.exclude(sentence="").update(sentence=REDACTED)
+    inv.Hearing.objects.filter(court_case__case_id=case_id).update(purpose="", outcome="", version=F("version") + 1)
+    inv.CourtOrder.objects.filter(case_id=case_id).update(terms="", version=F("version") + 1)
+    inv.VictimParticipation.objects.filter(victim_id__in=link_ids).update(support="", version=F("version") + 1)
+    court_files = inv.CourtFile.objects.filter(case_id=case_id)
+    _remove_files_on_commit(COURT_FILE_STORE, [n for n in court_files.values_list("stored_name", flat=True) if n])
+    court_files_deleted, _ignored = court_files.delete()
+    return {"log_attachments": log_attachments, "court_files": court_files_deleted}
+
+
+def _blank_approvals(target_type: str, ids) -> int:
+    """Reasons and notes of approval requests about these objects (a merge names its second person in
+    ``parameters``)."""
+    from django.db.models import Q
+
+    from approvals.models import ApprovalRequest
+
+    about = Q(target_type=target_type, target_id__in=[str(i) for i in ids])
+    if target_type == "cases.person":
+        about |= Q(kind="merge_persons", parameters__other_person_id__in=list(ids))
+    return ApprovalRequest.objects.filter(about).update(reason="", decision_note="")
+
+
+def _blank_around_case(case, link_ids: list[int], referral_ids: list[int]) -> None:
+    """What other apps keep about the case: shares' and break-glass reasons, lifted holds' reasons, approval
+    requests' reasons and notes, Primero submissions' override reasons and errors, cross-border requests'
+    questions and messages, interpreter bookings' purposes."""
+    from cases.models import BreakGlass, CaseShare
+    from cooperation.models import CoopMessage, CoopRequest
+    from integrations.models import PrimeroSubmission
+    from interpreters.models import Booking
+
+    CaseShare.objects.filter(case_id=case.pk).update(reason="")
+    BreakGlass.objects.filter(case_id=case.pk).update(reason="")
+    LegalHold.objects.filter(case_id=case.pk).update(reason="")
+    _blank_approvals("cases.case", [case.pk])
+    _blank_approvals("referrals.referral", referral_ids)
+    PrimeroSubmission.objects.filter(referral_id__in=referral_ids).update(override_reason="", error="")
+    requests = CoopRequest.objects.filter(case_id=case.pk)
+    # A message's body is JSON read back by the exchange pages: an empty object, not an empty string.
+    CoopMessage.objects.filter(request__in=requests).update(body="{}", last_error="")
+    requests.update(asked="", version=F("version") + 1)
+    if case.reference:
+        Booking.objects.filter(case_reference=case.reference).update(purpose="")
+
+
 def anonymise_case(case_id: int, *, rule: RetentionRule, run: RetentionRun, blank_report: bool = True) -> None:
-    """Case-level narratives of a closed case: closure notes, notes, places' descriptions, the case's own
-    identifiers and attachments, the report it came from, referral texts. Dates, kinds and map pins stay."""
-    from cases.models import Case, CaseAttachment, CaseNote, CasePerson, Identifier, Place, VictimProfile
+    """Every narrative of a closed case: closure notes, notes, places' descriptions, the case's own identifiers
+    and attachments, profiles' details, care, investigation and court texts (stored files removed once the
+    transaction commits), the report it came from, referral texts, and what other apps keep about the case
+    (``_blank_around_case``). Identities are ``anonymise_person``'s. Dates, kinds and map pins stay."""
+    from cases.models import (
+        Case,
+        CaseAttachment,
+        CaseNote,
+        CasePerson,
+        Identifier,
+        Place,
+        SuspectProfile,
+        VictimProfile,
+    )
     from referrals.models import Referral
 
     with transaction.atomic():
@@ -109,9 +228,15 @@ def anonymise_case(case_id: int, *, rule: RetentionRule, run: RetentionRun, blan
         files = CaseAttachment.objects.filter(case_id=case_id)
         _remove_files_on_commit(CASE_ATTACHMENT_STORE, list(files.values_list("stored_name", flat=True)))
         attachments, _ignored = files.delete()
-        links = CasePerson.objects.filter(case_id=case_id)
-        VictimProfile.objects.filter(case_person__in=links).update(vulnerability_details="")
-        referrals = _blank_referrals(Referral.objects.filter(case_person__case_id=case_id))
+        link_ids = list(CasePerson.objects.filter(case_id=case_id).values_list("pk", flat=True))
+        VictimProfile.objects.filter(case_person_id__in=link_ids).update(vulnerability_details="")
+        SuspectProfile.objects.filter(case_person_id__in=link_ids).update(role_details="")
+        care = _blank_care(link_ids)
+        investigation = _blank_investigation(case_id, link_ids)
+        referral_qs = Referral.objects.filter(case_person__case_id=case_id)
+        referral_ids = list(referral_qs.values_list("pk", flat=True))
+        referrals = _blank_referrals(referral_qs)
+        _blank_around_case(case, link_ids, referral_ids)
         # A report that opened several cases is blanked only once none of them is still kept (policy.select).
         report = _blank_report(case.report_id) if blank_report else {}
         _mark(policy.MARK_CASE, case_id, run)
@@ -121,12 +246,23 @@ def anonymise_case(case_id: int, *, rule: RetentionRule, run: RetentionRun, blan
             "identifiers": identifiers,
             "attachments": attachments,
             "referrals": referrals,
+            "care_records": care,
+            **investigation,
         }
         audit.record(
             "retention.case_anonymised",
             object_type="cases.case",
             object_id=case_id,
-            changed_fields=["closure_reason", "follow_up", "notes", "places", "report", "referrals"],
+            changed_fields=[
+                "closure_reason",
+                "follow_up",
+                "notes",
+                "places",
+                "report",
+                "referrals",
+                "care",
+                "investigation",
+            ],
             details={"rule_id": rule.pk, "run_id": run.pk, "counts": counts, "report_counts": report},
         )
 
@@ -151,6 +287,7 @@ def anonymise_person(person_id: int, *, rule: RetentionRule, run: RetentionRun) 
         attachments, _ignored = files.delete()
         VictimProfile.objects.filter(case_person__person_id=person_id).update(vulnerability_details="")
         SuspectProfile.objects.filter(case_person__person_id=person_id).update(role_details="")
+        _blank_approvals("cases.person", ids)
         _mark(policy.MARK_PERSON, person_id, run)
         audit.record(
             "retention.person_anonymised",

@@ -8,15 +8,18 @@ so); anything exported applies the small-cell rule. Every report generated (scre
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 
+from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from audit import log as audit
@@ -122,6 +125,28 @@ def _dashboard_series(key, measure, fixed, title, *, filters, start, end, today)
     }
 
 
+def _dashboard_figures(order: tuple, filters: dict, start, end, today) -> tuple[list, dict]:
+    """The dashboard's series and victims by area. They are unit-wide aggregates (no person, the same for every
+    viewer), so each worker keeps them STATS_DASHBOARD_CACHE_SECONDS per filter set and language (issue #11)."""
+    seconds = settings.STATS_DASHBOARD_CACHE_SECONDS
+    key = "stats-dashboard:" + hashlib.sha256(
+        json.dumps([order, filters, str(start), str(end), str(today), get_language()], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    if seconds and (hit := caches["default"].get(key)) is not None:
+        return hit
+    by_key = {s[0]: s for s in SERIES}
+    series = [_dashboard_series(*by_key[k], filters=filters, start=start, end=end, today=today) for k in order]
+    # The map: identified victims per administrative area over the period.
+    victim_filters = builder.engine_filters({**{k: v for k, v in filters.items() if k in dataset.MEASURES["victims"].dimensions},
+                                             "status": [TraffickingStatus.ACTUAL]})  # fmt: skip
+    by_area = {
+        r["area"]: r["n"] for r in dataset.count("victims", ["area"], victim_filters, date_from=start, date_to=end)
+    }
+    if seconds:
+        caches["default"].set(key, (series, by_area), seconds)
+    return series, by_area
+
+
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     _require(request, VIEW)
@@ -132,14 +157,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     today = timezone.localdate()
     order, focus = _order_for(request.user)
-    by_key = {s[0]: s for s in SERIES}
-    series = [_dashboard_series(*by_key[k], filters=filters, start=start, end=end, today=today) for k in order]
-    # The map: identified victims per administrative area over the period.
-    victim_filters = builder.engine_filters({**{k: v for k, v in filters.items() if k in dataset.MEASURES["victims"].dimensions},
-                                             "status": [TraffickingStatus.ACTUAL]})  # fmt: skip
-    by_area = {
-        r["area"]: r["n"] for r in dataset.count("victims", ["area"], victim_filters, date_from=start, date_to=end)
-    }
+    series, by_area = _dashboard_figures(tuple(order), filters, start, end, today)
     labeller = builder.Labeller("victims")
     area_rows = (
         [(labeller("area", k), by_area[k]) for k in builder.order_keys("area", list(by_area))] if by_area else []

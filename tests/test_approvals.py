@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Notification
+from alerts.tasks import run_periodic_checks
 from approvals import actions as approvals
 from approvals.actions import ApprovalRequired
 from approvals.choices import Kind, Status
@@ -87,6 +88,24 @@ class ActionTests(BeaconTestCase):
         ApprovalRequest.objects.filter(pk=late.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
         with self.assertRaises(ValidationError):
             approvals.approve(late, actor=self.deputy, version=late.version)
+
+    def test_the_periodic_checks_expire_stale_requests(self):
+        stale = ask(self.director)
+        fresh = ask(self.director, reason="Another export.", target_type="exchange.htcds", target_id="2")
+        approved = ask(self.deputy, reason="A third export.", target_type="exchange.htcds", target_id="3")
+        approved = approvals.approve(approved, actor=self.director, version=approved.version)
+        ApprovalRequest.objects.filter(pk__in=[stale.pk, approved.pk]).update(
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
+        result = run_periodic_checks.call()
+        self.assertEqual(result["approvals_expired"], 2)
+        statuses = dict(ApprovalRequest.objects.values_list("pk", "status"))
+        self.assertEqual(
+            (statuses[stale.pk], statuses[approved.pk], statuses[fresh.pk]),
+            (Status.EXPIRED, Status.EXPIRED, Status.PENDING),
+        )
+        self.assertEqual(AuditEvent.objects.filter(action="approvals.expired").count(), 2)
+        self.assertEqual(run_periodic_checks.call()["approvals_expired"], 0)  # safe to run twice
 
     def test_a_rejection_needs_a_note_and_tells_the_requester(self):
         item = ask(self.director)

@@ -51,14 +51,21 @@ class CaseConcurrencyTests(BeaconTestCase):
         self.assertEqual(Person.objects.get(pk=link.person_id).family_names, "Ramdial")
 
 
+SCREENED_MEANWHILE = "Another officer recorded a screening for this report while you were filling in yours."
+
+
 class ScreeningConcurrencyTests(BeaconTestCase):
-    def test_two_officers_screening_the_same_report(self):
+    def screenable_report(self):
         report = intake.create_report(
             actor=self.intake, channel="hotline", received_at=timezone.now(), narrative="Workers kept in a compound."
         )
         intake.assign_report(report, actor=self.hoi, version=report.version, investigator=self.investigator)
         report.refresh_from_db()
         intake.acknowledge_report(report, actor=self.investigator, version=report.version)
+        return report
+
+    def test_two_officers_screening_the_same_report(self):
+        report = self.screenable_report()
         url = reverse("screening:screen", args=[report.pk])
         investigator, hoi = self.client_for("investigator"), self.client_for("hoi")
         loaded = {}
@@ -67,16 +74,56 @@ class ScreeningConcurrencyTests(BeaconTestCase):
             self.assertEqual(page.status_code, 200, name)
             loaded[name] = page.context["form"]["version"].value()
 
-        answers = {"ind_recruitment": "on", "ev_recruitment": "job advert", "age_basis": "stated", "person_age": "30"}
-        first = investigator.post(url, {**answers, "person_label": "Person A", "version": loaded["investigator"]})
-        self.assertEqual(first.status_code, 302)
-        second = hoi.post(url, {**answers, "person_label": "Person B", "version": loaded["hoi"]}, follow=True)
-
-        # The second officer is told; nothing of theirs overwrote the first screening.
-        self.assertTrue(
-            STALE in second.content.decode() or "cannot be screened now" in second.content.decode(),
-            "the second officer must be told their screening was not saved",
+        answers = {"ind_recruitment": "on", "age_basis": "stated", "person_age": "30"}
+        first = investigator.post(
+            url,
+            {**answers, "ev_recruitment": "job advert", "person_label": "Person A", "version": loaded["investigator"]},
         )
+        self.assertEqual(first.status_code, 302)
+        second = hoi.post(
+            url, {**answers, "ev_recruitment": "met at the port", "person_label": "Person B", "version": loaded["hoi"]}
+        )
+
+        # As the case editors answer a stale save: 409, the form re-shown with the second officer's answers, a
+        # clear message, and the first officer's screening kept (and listed).
+        self.assertContains(second, SCREENED_MEANWHILE, status_code=409)
+        self.assertContains(second, 'value="Person B"', status_code=409)
+        self.assertContains(second, "met at the port", status_code=409)
+        self.assertContains(second, "Screenings already recorded for this report", status_code=409)
+        self.assertContains(second, "Person A", status_code=409)
         self.assertEqual(
             list(Screening.objects.filter(report=report).values_list("person_label", flat=True)), ["Person A"]
         )
+        # Having checked, the second officer records theirs (another person) from the re-shown form.
+        again = hoi.post(url, form_data(second))
+        self.assertEqual(again.status_code, 302)
+        self.assertEqual(
+            sorted(Screening.objects.filter(report=report).values_list("person_label", flat=True)),
+            ["Person A", "Person B"],
+        )
+
+    def test_two_officers_deciding_the_same_screening(self):
+        report = self.screenable_report()
+        screening = Screening.objects.get(
+            pk=self.client_for("investigator")
+            .post(
+                reverse("screening:screen", args=[report.pk]),
+                {
+                    "person_label": "Person A",
+                    "age_basis": "stated",
+                    "person_age": "30",
+                    "version": type(report).objects.get(pk=report.pk).version,
+                },  # fmt: skip
+            )
+            .url.rstrip("/")
+            .split("/")[-1]
+        )
+        url = reverse("screening:screening_detail", args=[screening.pk])
+        hoi, director = self.client_for("hoi"), self.client_for("director")
+        hoi_form, director_form = form_data(hoi.get(url)), form_data(director.get(url))
+        decided = hoi.post(url, {**hoi_form, "outcome": "not_trafficking", "rationale": "No means found."})
+        self.assertEqual(decided.status_code, 302)
+        late = director.post(url, {**director_form, "outcome": "not_trafficking", "rationale": "Nothing supports it."})
+        self.assertContains(late, "Another officer recorded the decision on this report", status_code=409)
+        self.assertContains(late, "Nothing supports it.", status_code=409)
+        self.assertContains(late, "No means found.", status_code=409)

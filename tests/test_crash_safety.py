@@ -9,13 +9,7 @@ small installations. Everything runs in its own processes, on a loopback port, w
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -23,11 +17,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 
-BASE = Path(settings.BASE_DIR)
+from tests.crashkit import REPORT, Installation, csrf, marked_json, sign_in
+
 OFFICERS = 4
-PASSWORD = "correct horse battery staple 42"
 
 SETUP = r"""
 import json
@@ -57,98 +50,13 @@ print("RESULT" + json.dumps({"reports": sorted(Report.objects.values_list("pk", 
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def totp_code(hex_key: str) -> str:
-    from binascii import unhexlify
-
-    from django_otp.oath import totp
-
-    return f"{totp(unhexlify(hex_key), step=30, t0=0, digits=6, drift=0):06d}"
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-
-class Installation:
-    def __init__(self, root: Path):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("BEACON_", "DATABASE_URL", "MEDIA_ROOT"))},
-            "BEACON_ENV": "test",
-            "BEACON_VAR_DIR": str(root / "var"),
-            "DATABASE_URL": f"sqlite:///{root / 'beacon.sqlite3'}",
-            "MEDIA_ROOT": str(root / "media"),
-        }
-        self.server: subprocess.Popen | None = None
-
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=BASE, env=self.env, capture_output=True, text=True, timeout=300
-        )
-        assert result.returncode == 0, f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}"
-        return result.stdout
-
-    def start(self) -> None:
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        self.server = subprocess.Popen(
-            [str(gunicorn), "beacon.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{self.port}", "--timeout", "60"],
-            cwd=BASE, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/accounts/login/", timeout=10).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
-            if self.server.poll() is not None:
-                break
-        self.stop()
-        raise AssertionError("the server did not start")
-
-    def kill(self) -> None:
-        """SIGKILL the master and its workers (its own process group): no clean shutdown, no flush."""
-        os.killpg(self.server.pid, signal.SIGKILL)
-        self.server.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.server and self.server.poll() is None:
-            self.kill()
-
-
-def sign_in(base: str, username: str, key: str) -> requests.Session:
-    session = requests.Session()
-    page = session.get(base + "/accounts/login/")
-    response = session.post(
-        base + "/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf(page.text)},
-    )
-    assert "/accounts/mfa/verify/" in response.url, "password sign-in should lead to the second factor"
-    response = session.post(response.url, data={"code": totp_code(key), "csrfmiddlewaretoken": csrf(response.text)})
-    assert "/accounts/" not in response.url, "the second factor should complete the sign-in"
-    return session
-
-
-REPORT = {
-    "channel": "hotline", "received_at": "2026-11-20T10:30", "reporter_relationship": "public", "victim_sex": "female",
-    "victim_age_group": "adult", "urgency": "priority", "narrative": "Women seen locked in a house.",
-}  # fmt: skip
-
-
 @pytest.mark.slow
 def test_acknowledged_reports_survive_a_kill_9_mid_load():
     with tempfile.TemporaryDirectory(prefix="beacon-crash-") as tmp:
-        site = Installation(Path(tmp))
+        site = Installation(Path(tmp), f"sqlite:///{Path(tmp) / 'beacon.sqlite3'}")
         site.manage("migrate", "-v0")
         out = site.manage("shell", "-c", SETUP)
-        keys = json.loads(out[out.index("KEYS") + 4 :])
+        keys = marked_json(out, "KEYS")
         try:
             site.start()
             sessions = {name: sign_in(site.base, name, key) for name, key in keys.items()}
@@ -194,7 +102,7 @@ def test_acknowledged_reports_survive_a_kill_9_mid_load():
             assert requests.get(site.base + "/accounts/login/", timeout=5).status_code == 200
             site.stop()
             out = site.manage("shell", "-c", CHECK)
-            state = json.loads(out[out.index("RESULT") + 6 :])
+            state = marked_json(out, "RESULT")
         finally:
             site.stop()
 

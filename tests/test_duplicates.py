@@ -151,6 +151,19 @@ class DuplicateReportTests(DuplicateTestCase):
                 response = self.client_for("director").get(reverse("people:duplicates"))
                 self.assertIn((self.maria.pk, self.again.pk), {(r["a"].pk, r["b"].pk) for r in response.context["rows"]})
 
+    def test_namesakes_born_years_apart_are_not_listed_the_same_person_again_is(self):
+        first = actions.add_person(self.case1, actor=self.investigator, role="witness", pseudonym="N-1", given_names="Ana Lucía", family_names="Gonzalez Rivas", birth_date="1980-01-01", nationalities=["VE"], sex="female")
+        again = actions.add_person(self.case1, actor=self.investigator, role="witness", pseudonym="N-2", given_names="Ana Lucia", family_names="González Rivas", birth_date="1980-01-01", nationalities=["VE"], sex="female")
+        namesake = actions.add_person(self.case1, actor=self.investigator, role="witness", pseudonym="N-3", given_names="Ana Lucía", family_names="Gonzalez Rivas", birth_date="1991-06-30", nationalities=["VE"], sex="female")
+        response = self.client_for("director").get(reverse("people:duplicates"))
+        rows = {(r["a"].pk, r["b"].pk): r for r in response.context["rows"]}
+        row = rows[(first.person.pk, again.person.pk)]
+        self.assertIn("Same name", row["reasons"])
+        self.assertIn("Same date of birth", row["reasons"])
+        self.assertLessEqual(row["score"], 100)
+        self.assertNotIn((first.person.pk, namesake.person.pk), rows)
+        self.assertNotIn((again.person.pk, namesake.person.pk), rows)
+
     def test_large_database_without_a_computed_report_says_so(self):
         with tempfile.TemporaryDirectory() as tmp, override_settings(BEACON_DUPLICATES_FILE=str(Path(tmp) / "none.json")), mock.patch.object(duplicates, "ON_REQUEST_LIMIT", 0):
             response = self.client_for("director").get(reverse("people:duplicates"))

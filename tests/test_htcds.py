@@ -253,7 +253,11 @@ class ImportTests(BeaconTestCase):
     def test_imported_victims_count_in_statistics_by_registration_year(self):
         from stats import dataset, standard
 
-        rows = [victim_row(1), victim_row(2), victim_row(3, x_RegistrationDate="", vic_TypeOfExploitation="ForcedLabour")]
+        rows = [
+            victim_row(1),
+            victim_row(2),
+            victim_row(3, x_RegistrationDate="", vic_TypeOfExploitation="ForcedLabour"),
+        ]
         actions.import_htcds(csv_bytes(rows), actor=self.director)
         by_year = {r["year"]: r["n"] for r in dataset.count("victims", ["year"])}
         this_year = timezone.localdate().year  # no registration date: the day the imported case opened
@@ -376,6 +380,32 @@ class ImportTests(BeaconTestCase):
         # The owner is the importing user, who sees the case; an investigator not on it does not.
         self.assertTrue(Person.objects.visible_to(self.director).exists())
         self.assertFalse(Person.objects.visible_to(self.investigator).exists())
+
+    def test_imported_tokens_are_the_ones_the_person_page_would_write(self):
+        # The import writes search tokens in bulk, beside cases.search (issue #11); whoever edits a name
+        # afterwards rebuilds them with cases.search: both must agree, for people of the same name too.
+        rows = [
+            victim_row(1, prs_FirstName="José María", prs_SecondName="de la Cruz Hernández"),
+            victim_row(2, prs_FirstName="José María", prs_SecondName="de la Cruz Hernández"),
+            victim_row(3, prs_FirstName="Xiomara", prs_SecondName=""),
+            victim_row(4, prs_FirstName="", prs_SecondName=""),
+        ]
+        actions.import_htcds(csv_bytes(rows), actor=self.director)
+        people = {
+            r.external_id: r.case_person.person for r in ExternalRecord.objects.select_related("case_person__person")
+        }
+        self.assertEqual(len(people), 4)
+        for person in people.values():
+            stored = set(SearchToken.objects.filter(person=person).values_list("kind", "token"))
+            self.assertEqual(stored, search.tokens_for_names(search.person_names(person)))
+        self.assertFalse(SearchToken.objects.filter(person=people["SRC-4"]).exists())
+        self.assertEqual(SearchToken.objects.filter(person=people["SRC-1"]).count(), 36)  # 4 words: w p x a b c
+        hits = search.search("Jose Maria Cruz Hernandez", Person.objects.visible_to(self.director))
+        self.assertEqual({h.person.pk for h in hits}, {people["SRC-1"].pk, people["SRC-2"].pk})
+        self.assertEqual(
+            [h.person.pk for h in search.search("Xiomara", Person.objects.visible_to(self.director))],
+            [people["SRC-3"].pk],
+        )
 
     def test_records_in_cases_the_user_may_not_change_are_refused(self):
         # A unit that lets investigators import: they do not see every case.
@@ -547,7 +577,9 @@ class PageTests(BeaconTestCase):
         # Used once: the next download needs a new approval.
         response = client.post(url, {"format": "xlsx"}, follow=True)
         self.assertContains(response, "second person")
-        approve(ApprovalKind.BULK_EXPORT_HTCDS, requester=self.director, approver=self.deputy, target_type="exchange.htcds")
+        approve(
+            ApprovalKind.BULK_EXPORT_HTCDS, requester=self.director, approver=self.deputy, target_type="exchange.htcds"
+        )
         password, download = archive_password_and_link(client.post(url, {"format": "xlsx"}))
         ((name, body),) = unzip(client.post(download).content, password).items()
         self.assertTrue(name.endswith(".xlsx"))

@@ -1,17 +1,23 @@
 """Sending referrals to Primero (CPIMS+/GBVIMS+) (issue #9), against a local stand-in implementing Primero's
 documented API v2 (tests/primero_standin.py): the documented calls in order, only the referral's snapshot
-sent, the case found again for a second referral, consent enforced as for any referral (override audited,
-Director alerted), failures recorded without personal data, the allow-list, and who may do what."""
+sent, the case found again for a second referral, consent enforced as for any referral (override behind a
+second person's approval, audited, Director alerted), failures recorded without personal data, the allow-list, and who may do what."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts.models import Notification
+from approvals import actions as approvals
+from approvals.actions import ApprovalRequired
+from approvals.choices import Kind as ApprovalKind
+from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
 from care import actions as care_actions
 from care.models import Consent
@@ -19,6 +25,7 @@ from integrations import actions
 from integrations.models import PrimeroConnection, PrimeroSubmission
 from referrals import actions as referral_actions
 from tests import test_referrals as base
+from tests.approval_helpers import approve
 from tests.primero_standin import PrimeroStandIn
 
 PASSWORD = "primero-pass-1234"
@@ -35,6 +42,16 @@ class PrimeroTestCase(base.ReferralTestCase):
             actor=self.sysadmin, password=PASSWORD, name="Safe Harbour Primero", agency=self.safe_harbour,
             base_url=self.primero.base_url, username="beacon", module_id="primeroimsmodule-gbv",
             recipient="cp_manager", is_active=True,
+        )  # fmt: skip
+
+    def withdraw_consent(self):
+        consent = Consent.objects.get(case_person=self.victim, agency=self.safe_harbour)
+        care_actions.withdraw_consent(consent, actor=self.care, version=consent.version, withdrawal_method="verbal")
+
+    def approve_override(self, referral, requester=None):
+        return approve(
+            ApprovalKind.PRIMERO_CONSENT_OVERRIDE, requester=requester or self.director, approver=self.deputy,
+            target=referral, parameters={"connection_id": self.connection.pk},
         )  # fmt: skip
 
     def send(self, referral=None, actor=None, **kwargs) -> PrimeroSubmission:
@@ -144,10 +161,6 @@ class ConnectorTests(PrimeroTestCase):
 
 
 class ConsentTests(PrimeroTestCase):
-    def withdraw_consent(self):
-        consent = Consent.objects.get(case_person=self.victim, agency=self.safe_harbour)
-        care_actions.withdraw_consent(consent, actor=self.care, version=consent.version, withdrawal_method="verbal")
-
     def test_without_consent_nothing_leaves_beacon(self):
         referral = self.referral()
         self.withdraw_consent()
@@ -167,6 +180,7 @@ class ConsentTests(PrimeroTestCase):
     def test_the_director_can_override_with_a_reason_audited_and_alerted(self):
         referral = self.referral()
         self.withdraw_consent()
+        self.approve_override(referral)
         submission = self.send(referral, actor=self.director, override_reason="Child at immediate risk")
         self.assertEqual(submission.status, "sent", submission.error)
         self.assertTrue(submission.consent_overridden)
@@ -188,6 +202,83 @@ class ConsentTests(PrimeroTestCase):
         with self.assertRaises(ValidationError):
             actions.send_referral_to_primero(self.referral(), actor=self.care, connection=other)
         self.assertEqual(self.primero.requests, [])
+
+
+class OverrideApprovalTests(PrimeroTestCase):
+    """Primero's own consent override is behind the same four eyes as any referral's (issue #10)."""
+
+    def setUp(self):
+        super().setUp()
+        self.referral_sent = self.referral()
+        self.withdraw_consent()
+
+    def test_without_a_second_persons_approval_nothing_is_sent(self):
+        with self.assertRaises(ApprovalRequired):
+            self.send(self.referral_sent, actor=self.director, override_reason="Child at immediate risk")
+        self.assertEqual(self.primero.requests, [])
+        self.assertFalse(PrimeroSubmission.objects.exists())
+        self.assertFalse(AuditEvent.objects.filter(action="integrations.primero_consent_overridden").exists())
+
+    def test_the_requester_cannot_approve_their_own_request(self):
+        item = actions.request_primero_override(
+            self.referral_sent, actor=self.director, connection=self.connection, reason="Child at immediate risk"
+        )
+        with self.assertRaises(PermissionDenied):
+            approvals.approve(item, actor=self.director, version=item.version)
+        with self.assertRaises(ApprovalRequired):
+            self.send(self.referral_sent, actor=self.director, override_reason="Child at immediate risk")
+        self.assertEqual(self.primero.requests, [])
+
+    def test_an_approval_is_spent_by_one_send_and_audited(self):
+        item = self.approve_override(self.referral_sent)
+        submission = self.send(self.referral_sent, actor=self.director, override_reason="Child at immediate risk")
+        self.assertEqual(submission.status, "sent", submission.error)
+        item.refresh_from_db()
+        self.assertEqual(item.status, "used")
+        used = AuditEvent.objects.get(action="approvals.used", object_id=str(item.pk))
+        self.assertEqual(used.details["decided_by_id"], self.deputy.pk)
+        self.assertNotIn("immediate risk", json.dumps(used.details))
+        with self.assertRaises(ApprovalRequired):
+            self.send(self.referral_sent, actor=self.director, override_reason="Again")
+        self.assertEqual(len(self.primero.referrals), 1)
+
+    def test_an_expired_approval_cannot_be_used(self):
+        item = self.approve_override(self.referral_sent)
+        ApprovalRequest.objects.filter(pk=item.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+        with self.assertRaises(ApprovalRequired):
+            self.send(self.referral_sent, actor=self.director, override_reason="Child at immediate risk")
+        self.assertEqual(self.primero.requests, [])
+
+    def test_an_approval_for_the_referral_itself_does_not_open_primero(self):
+        # The provider-side override (send_referral) and Primero's are separate approvals.
+        approve(ApprovalKind.CONSENT_OVERRIDE, requester=self.director, approver=self.deputy, target=self.referral_sent)
+        with self.assertRaises(ApprovalRequired):
+            self.send(self.referral_sent, actor=self.director, override_reason="Child at immediate risk")
+
+    def test_a_care_officer_cannot_even_ask(self):
+        with self.assertRaises(PermissionDenied):
+            actions.request_primero_override(
+                self.referral_sent, actor=self.care, connection=self.connection, reason="Urgent placement tonight"
+            )
+
+    def test_on_the_page_the_first_send_asks_and_the_approved_one_sends(self):
+        url = reverse("integrations:primero_send", args=[self.referral_sent.pk])
+        client = self.client_for("director")
+        data = {"connection": self.connection.pk, "override_reason": "Child at immediate risk"}
+        response = client.post(url, data, follow=True)
+        self.assertContains(response, "Nothing was sent: sending to Primero without recorded consent needs")
+        self.assertContains(response, "to send to Primero without recorded consent awaits a second person")
+        self.assertEqual(self.primero.requests, [])
+        item = ApprovalRequest.objects.get(kind="primero_consent_override")
+        self.assertEqual(
+            (item.reason, item.parameters), ("Child at immediate risk", {"connection_id": self.connection.pk})
+        )
+        self.assertTrue(Notification.objects.filter(recipient=self.deputy, event="approval.requested").exists())
+        approvals.approve(item, actor=self.deputy, version=item.version)
+        self.assertContains(client.get(url), "you may send this referral to Primero without recorded consent once")
+        response = client.post(url, data, follow=True)
+        self.assertContains(response, "The referral was sent to Primero.")
+        self.assertEqual(len(self.primero.referrals), 1)
 
 
 class AllowListTests(PrimeroTestCase):

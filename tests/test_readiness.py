@@ -22,7 +22,8 @@ class ReadinessTests(TestCase):
         self.addCleanup(self.media.cleanup)
 
     def get(self):
-        with override_settings(MEDIA_ROOT=self.media.name):
+        # No virus scanner unless a test names one: "auto" would depend on whether this machine runs clamd.
+        with override_settings(MEDIA_ROOT=self.media.name, CLAMAV="off"):
             return Client().get(reverse("readyz"))
 
     def test_ready_instance_answers_200_with_every_check_ok(self):
@@ -81,6 +82,15 @@ class ReadinessTests(TestCase):
             response = self.get()
         self.assertEqual(response.status_code, 503)
         self.assertEqual(response.json()["checks"], {**dict.fromkeys(CHECKS, "ok"), "replica": "fail"})
+
+    def test_a_configured_virus_scanner_that_does_not_answer_is_not_ready(self):
+        # Issue #10: uploads are refused while the scanner is down. (tests/test_antivirus.py checks a live clamd.)
+        missing = str(Path(self.media.name) / "clamd.ctl")
+        with override_settings(MEDIA_ROOT=self.media.name, CLAMAV=f"unix:{missing}"):
+            response = Client().get(reverse("readyz"))
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.json()["checks"], {**dict.fromkeys(CHECKS, "ok"), "antivirus": "fail"})
+        self.assertNotIn("clamd.ctl", response.content.decode())
 
     def test_failures_are_logged_by_check_and_class_only(self):
         with (

@@ -4,10 +4,16 @@ legal holds and pending charges, writes one audit row per record, and a dry run 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+import uuid
 from datetime import date, datetime, timedelta
 from io import StringIO
 
+from django.apps import apps
 from django.core.management import call_command
+from django.db import models
+from django.test import override_settings
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -22,6 +28,8 @@ from retention.tasks import run_due
 from stats import dataset, standard
 from tests import factories as f
 from tests.base import BeaconTestCase
+from utilities import storage
+from utilities.storage import store_encrypted
 
 VICTIM_DIMS = ["sex", "age_broad", "nationality", "form", "year"]
 NAMES = ("Rosalind", "Quintero", "Marisol", "Abernathy", "Thaddeus", "Okonkwo")
@@ -346,3 +354,255 @@ class RetentionPageTests(BeaconTestCase):
         self.assertContains(page, "Dry run")
         self.assertEqual(self.client_for("director").get(f"/retention/runs/{run.pk}/").status_code, 200)
         self.assertEqual(self.client_for("deputy").get(f"/retention/runs/{run.pk}/").status_code, 403)
+
+
+# --- every narrative of a case's whole record (issue #10) ---------------------------------------------------
+
+MARKER = "Zephyrine-Vantablack"
+# Free text retention keeps on purpose: generated references and pseudonyms, institutions, legal
+# classifications and codes that statistics and exports count. Nothing here may name or describe a person.
+KEPT_TEXT = {
+    "cases.case": {"reference", "deciding_org"},
+    "cases.caseperson": {"pseudonym"},
+    "cases.place": {"city"},
+    "cases.victimprofile": {"forced_labour_industry"},
+    "intake.report": {"reference", "referring_other", "victim_nationality", "victim_language"},
+    "screening.screening": {"person_label"},
+    "referrals.referral": {"reference"},
+    "care.consent": {"interpreter_language"},
+    "investigations.logentry": {"interpreter_language"},
+    "investigations.evidence": {"reference"},
+    "investigations.mlarequest": {"country", "authority", "legal_basis"},
+    "investigations.courtcase": {"court"},
+    "investigations.charge": {"offence", "statute"},
+    "investigations.hearing": {"court"},
+    "integrations.primerosubmission": {"remote_case_id", "remote_referral_id"},
+    "cooperation.cooprequest": {"case_reference", "legal_basis"},
+    "interpreters.booking": {"case_reference"},
+    "approvals.approvalrequest": {"target_type", "target_id"},  # links: "cases.person" and an id
+}
+# Machine values, never typed by anyone: generated file names, hashes, blind indexes, MIME types.
+TECHNICAL = {
+    "stored_name",
+    "sha256",
+    "content_type",
+    "index",
+    "token",
+    "public_code_hash",
+    "reporter_phone_index",
+    "kind",
+}
+MEDIA = tempfile.mkdtemp(prefix="beacon-retention-tests-")
+
+
+def _free_text_fields(model) -> list:
+    label = model._meta.label_lower
+    return [
+        field for field in model._meta.concrete_fields
+        if isinstance(field, (models.CharField, models.TextField)) and not field.choices
+        and field.name not in TECHNICAL and field.name not in KEPT_TEXT.get(label, ())
+        and (field.max_length is None or field.max_length >= len(MARKER))
+    ]  # fmt: skip
+
+
+def _fill(*objects) -> None:
+    """Put the marker in every free text field of these rows (through the model, so encrypted ones encrypt)."""
+    for obj in objects:
+        model = type(obj)
+        fields = _free_text_fields(model)
+        values = {field.name: MARKER for field in fields}
+        if model._meta.label_lower == "screening.screening":
+            values["evidence"] = json.dumps({"act_recruitment": MARKER})
+        if model._meta.label_lower == "cooperation.coopmessage":
+            values["body"] = json.dumps({"asked": MARKER})
+        model._base_manager.filter(pk=obj.pk).update(**values)
+
+
+def _text_columns_holding(marker: str) -> list[str]:
+    """Every text and JSON column of every model, read through the model (encrypted fields decrypted)."""
+    found = []
+    for model in apps.get_models():
+        names = [
+            field.name for field in model._meta.concrete_fields
+            if isinstance(field, (models.CharField, models.TextField, models.JSONField))
+        ]  # fmt: skip
+        if not names:
+            continue
+        for row in model._base_manager.values_list("pk", *names):
+            for name, value in zip(names, row[1:], strict=True):
+                if value is not None and marker in (value if isinstance(value, str) else json.dumps(value)):
+                    found.append(f"{model._meta.label_lower}.{name}#{row[0]}")
+    return found
+
+
+@override_settings(MEDIA_ROOT=MEDIA)
+class WholeRecordTests(RetentionFixture):
+    """A closed case whose every free text, in every app, says the marker; after the job, no column does."""
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(MEDIA, ignore_errors=True)
+
+    def stored(self, store: str, model, **filters) -> str:
+        name = uuid.uuid4().hex
+        store_encrypted(store, name, MARKER.encode())
+        model._base_manager.filter(**filters).update(stored_name=name)
+        return name
+
+    def build(self):
+        from approvals.models import ApprovalRequest
+        from care import models as care
+        from cases.models import BreakGlass, CaseAttachment, CaseShare, Place
+        from cooperation.models import CoopMessage, CoopRequest, Peer
+        from intake.models import ReportAddition, ReportAttachment
+        from integrations.models import PrimeroConnection, PrimeroSubmission
+        from interpreters.models import Booking, Interpreter
+        from investigations import actions as inv_actions
+        from investigations import models as inv
+        from referrals.choices import ATTACHMENT_STORE
+        from referrals.models import Referral, ReferralEvent, ReferralMessage, ReferralService
+        from screening.models import Decision, Screening
+
+        user, case = self.users["investigator"], self.old
+        victim = case.persons.get(person=self.rosalind)
+        suspect = self.thaddeus
+        today, now = date(2015, 9, 1), timezone.make_aware(datetime(2015, 9, 1, 10))
+        rows = [case, self.rosalind, suspect.person, victim, suspect, victim.victim_profile, suspect.suspect_profile,
+                Report.objects.get(pk=case.report_id), CaseNote.objects.get(case=case)]  # fmt: skip
+        rows += Screening.objects.filter(report_id=case.report_id)
+        rows += Decision.objects.filter(report_id=case.report_id)
+        rows += [
+            PersonAlias.objects.get(person=self.rosalind),
+            Identifier.objects.create(case=case, kind="phone", value="x", index="y"),
+            Place.objects.create(case=case, kind="exploitation", description="x"),
+            ReportAddition.objects.create(report_id=case.report_id, text="x"),
+            CaseShare.objects.create(case=case, user=self.users["deputy"], reason="x", until=today, granted_by=user),
+            BreakGlass.objects.create(case=case, user=self.users["analyst"], reason="x", expires_at=now),
+        ]
+        lifted = LegalHold.objects.create(case=case, reason="x", placed_by=user, lifted_at=now, lifted_by=user)
+        rows.append(lifted)
+        files = {
+            "attachments": [self.stored(
+                "attachments", ReportAttachment,
+                pk=ReportAttachment.objects.create(report_id=case.report_id, original_name="x", content_type="text/plain", size=1, sha256="0").pk,
+            )],
+            "case-attachments": [self.stored(
+                "case-attachments", CaseAttachment,
+                pk=CaseAttachment.objects.create(case=case, case_person=victim, kind="photo", stored_name=uuid.uuid4().hex,
+                                                 original_name="x", content_type="image/png", size=1, sha256="0", uploaded_by=user).pk,
+            )],
+        }  # fmt: skip
+        rows += ReportAttachment.objects.filter(report_id=case.report_id)
+        rows += CaseAttachment.objects.filter(case=case)
+
+        need = care.Need.objects.create(case_person=victim, need_type="shelter", notes="x", recorded_by=user)
+        plan = care.CarePlan.objects.create(case_person=victim, plan_type="Shelter", objectives="x", recorded_by=user)
+        goal = care.PlanGoal.objects.create(plan=plan, description="x", recorded_by=user)
+        rows += [
+            need, plan, goal,
+            care.PlanAction.objects.create(goal=goal, description="x", owner=user, recorded_by=user),
+            care.RiskAssessment.objects.create(case_person=victim, level="high", factors="x", next_review_on=today, recorded_by=user),
+            care.ServiceDelivery.objects.create(case_person=victim, service_type="counselling", provider=self.safe_harbour, recorded_by=user),
+            care.ImmigrationStatus.objects.create(case_person=victim, status="temporary", recorded_by=user),
+            care.ImmigrationDocument.objects.create(case_person=victim, kind="passport", recorded_by=user),
+            care.Guardian.objects.create(case_person=victim, name="x", relationship="mother", recorded_by=user),
+            care.AuthorityNotification.objects.create(case_person=victim, notified_by=user, recorded_by=user),
+            care.AgeAssessment.objects.create(case_person=victim, method="documents", result="adult", recorded_by=user),
+            care.Consent.objects.create(case_person=victim, purpose="sharing", agency=self.safe_harbour, method="written",
+                                        withdrawn_on=today, withdrawal_method="verbal", recorded_by=user),
+        ]  # fmt: skip
+
+        entry = inv.LogEntry.objects.create(case=case, kind="interview", occurred_on=today, title="x", created_by=user)
+        log_file = inv.LogAttachment.objects.create(entry=entry, stored_name=uuid.uuid4().hex, original_name="x",
+                                                    content_type="text/plain", size=1, sha256="0", uploaded_by=user)  # fmt: skip
+        evidence = inv.Evidence.objects.create(case=case, reference="EX-1", item="x", seized_by=user, seized_at=now,
+                                               holder=user, original_name="x", created_by=user)  # fmt: skip
+        court_case = inv.CourtCase.objects.create(case=case, court="High Court", number="x", created_by=user)
+        court_file = inv.CourtFile.objects.create(case=case, requested_by=user, reveal_identity=True, reveal_reason="x")
+        files[inv_actions.LOG_STORE] = [self.stored(inv_actions.LOG_STORE, inv.LogAttachment, pk=log_file.pk)]
+        files[inv_actions.EVIDENCE_STORE] = [self.stored(inv_actions.EVIDENCE_STORE, inv.Evidence, pk=evidence.pk)]
+        files[inv_actions.COURT_FILE_STORE] = [
+            self.stored(inv_actions.COURT_FILE_STORE, inv.CourtFile, pk=court_file.pk)
+        ]
+        rows += [
+            entry, log_file, evidence, court_case, court_file,
+            inv.Task.objects.create(case=case, title="x", owner=user, created_by=user),
+            inv.Arrest.objects.create(suspect=suspect, arrested_on=today, place="x", arrested_by="x", created_by=user),
+            inv.Bail.objects.create(suspect=suspect, granted_on=today, terms="x", created_by=user),
+            inv.CustodyTransfer.objects.create(evidence=evidence, from_user=user, to_user=user, handed_at=now, reason="x"),
+            inv.MLARequest.objects.create(case=case, country="VE", authority="Fiscalía", request="x", legal_basis="MLAT", created_by=user),
+            inv.Hearing.objects.create(court_case=court_case, starts_at=now, court="High Court", purpose="x", created_by=user),
+            inv.CourtOrder.objects.create(case=case, court_case=court_case, kind="protection", terms="x", made_on=today, created_by=user),
+            inv.VictimParticipation.objects.create(victim=victim, support="x", created_by=user),
+        ]  # fmt: skip
+        rows += inv.Charge.objects.filter(case=case)
+
+        referral = Referral.objects.create(
+            case_person=victim, provider=self.safe_harbour, status="completed", created_by=user
+        )
+        message = ReferralMessage.objects.create(referral=referral, side="unit", sender=user, text="x")
+        files[ATTACHMENT_STORE] = [self.stored(ATTACHMENT_STORE, ReferralMessage, pk=message.pk)]
+        connection = PrimeroConnection.objects.create(name="P", agency=self.blue_basin, base_url="https://primero.test",
+                                                      username="beacon", password="p", recipient="cp")  # fmt: skip
+        peer = Peer.objects.create(instance_id="ve-unit", name="Unidad", country="VE", inbox_url="https://ve.test/cooperation/inbox/",
+                                   signing_key="k", encryption_key="k")  # fmt: skip
+        coop = CoopRequest.objects.create(
+            direction="outgoing", peer=peer, case=case, case_reference="VE-1", asked="x", legal_basis="MLAT"
+        )
+        rows += [
+            referral, message, coop,
+            ReferralEvent.objects.create(referral=referral, kind="created", side="unit", actor=user, note="x"),
+            ReferralService.objects.create(referral=referral, service_type="counselling", details="x", recorded_by=user),
+            PrimeroSubmission.objects.create(referral=referral, connection=connection, consent_overridden=True, override_reason="x", sent_by=user),
+            CoopMessage.objects.create(request=coop, direction="outgoing", kind="request", body="{}"),
+            ApprovalRequest.objects.create(kind="consent_override", requested_by=user, reason="x", target_type="referrals.referral",
+                                           target_id=str(referral.pk), expires_at=now),
+            ApprovalRequest.objects.create(kind="court_file_reveal", requested_by=user, reason="x", target_type="cases.case",
+                                           target_id=str(case.pk), expires_at=now),
+            ApprovalRequest.objects.create(kind="merge_persons", requested_by=user, reason="x", target_type="cases.person",
+                                           target_id=str(self.thaddeus.person_id), parameters={"other_person_id": self.rosalind.pk},
+                                           expires_at=now, decision_note="x"),
+            Booking.objects.create(interpreter=Interpreter.objects.create(name="Ines", languages=["es"]), purpose="x",
+                                   case_reference=case.reference or "", date=today),
+        ]  # fmt: skip
+        _fill(*rows)
+        return files
+
+    def test_no_text_column_anywhere_holds_the_marker_after_the_job(self):
+        files = self.build()
+        before = _text_columns_holding(MARKER)
+        # The fixture reaches every app that keeps case texts: care, investigation, court, referrals...
+        reached = {entry.split(".")[0] for entry in before}
+        self.assertTrue({"cases", "intake", "screening", "care", "investigations", "referrals", "integrations",
+                         "approvals", "cooperation", "interpreters", "retention"} <= reached, reached)  # fmt: skip
+        for store, names in files.items():
+            for name in names:
+                self.assertTrue(storage._path(store, name).exists())
+        with self.captureOnCommitCallbacks(execute=True):
+            run = actions.apply_retention()
+        self.assertEqual(_text_columns_holding(MARKER), [])
+        for store, names in files.items():
+            for name in names:
+                self.assertFalse(storage._path(store, name).exists(), store)
+        self.assertGreaterEqual(sum(entry["anonymised"] for entry in run.counts.values()), 8)
+
+    def test_statistics_are_the_same_with_the_whole_record(self):
+        self.build()
+        before = self.statistics()
+        tip = standard.tip_summary([2015])
+        actions.apply_retention()
+        self.assertEqual(self.statistics(), before)
+        self.assertEqual(standard.tip_summary([2015]), tip)
+
+    def test_what_stays_is_kinds_dates_and_links(self):
+        from care.models import Need
+        from investigations.models import Evidence
+
+        self.build()
+        actions.apply_retention()
+        need = Need.objects.get(case_person__person=self.rosalind)
+        self.assertEqual((need.need_type, need.status, need.notes), ("shelter", "identified", ""))
+        exhibit = Evidence.objects.get(case=self.old)
+        self.assertEqual((exhibit.reference, exhibit.item, exhibit.stored_name, exhibit.sha256), ("EX-1", "", "", ""))
+        self.assertEqual(Charge.objects.get(case=self.old).outcome, "conviction")

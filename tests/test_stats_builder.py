@@ -376,6 +376,30 @@ class DashboardTests(BeaconTestCase):
         self.assertContains(response, 'id="chart-identified_victims-title"')
         self.assertContains(response, 'id="true-counts-note"')
 
+    def test_with_the_cache_on_figures_are_reused_for_a_short_while_and_every_view_is_still_audited(self):
+        """Issue #11: the dashboard's unit-wide aggregates are kept per filter set for a short while, shared by
+        viewers; the figures equal a fresh count and each view still leaves its own audit row."""
+        from django.core.cache import caches
+        from django.test import override_settings
+
+        from audit.models import AuditEvent
+
+        caches["default"].clear()
+        with override_settings(STATS_DASHBOARD_CACHE_SECONDS=60):
+            first = self.client_for("analyst").get(url("dashboard"))
+            case = f.make_case(owner=self.users["investigator"], opened_on=self.this_month)
+            f.add_victim(case, sex="female", age=22)
+            second = self.client_for("director").get(url("dashboard"))
+            male = self.client_for("analyst").get(url("dashboard", sex="male"))
+        self.assertEqual(self.series(first, "identified_victims")["this_year"], 2)
+        # Within the cache time the new victim is not counted yet, for any viewer with the same filters...
+        self.assertEqual(self.series(second, "identified_victims")["this_year"], 2)
+        # ...while other filters are counted afresh, and with the cache off every view counts the database.
+        self.assertEqual(self.series(male, "identified_victims")["this_year"], 1)
+        self.assertEqual(self.series(self.client_for("analyst").get(url("dashboard")), "identified_victims")["this_year"], 3)
+        self.assertEqual(AuditEvent.objects.filter(action="stats.dashboard_viewed").count(), 4)
+        caches["default"].clear()
+
     def test_filters_refresh_the_results_with_htmx(self):
         response = self.client_for("analyst").get(url("dashboard", sex="male"), HTTP_HX_REQUEST="true")
         self.assertNotContains(response, "<html")

@@ -1,8 +1,9 @@
 """Encrypted, consistent backups of the database and the attachments, and their restore (issue #10).
 
 An archive is one file: a gzip'd tar holding the database (a SQLite online-backup copy, or a ``pg_dump
---format=custom`` taken in one snapshot), every file under MEDIA_ROOT (attachments there are already encrypted
-one by one) and ``manifest.json``, encrypted with AES-256-GCM in 1 MiB chunks. The manifest holds no personal
+--format=custom`` taken in one snapshot), every stored file (attachments are already encrypted one by one: the
+files under MEDIA_ROOT, or with ``BEACON_STORAGE=s3`` every object under the configured prefix, streamed from the
+bucket) and ``manifest.json``, encrypted with AES-256-GCM in 1 MiB chunks. The manifest holds no personal
 data: versions, the database vendor, table row counts, the SHA-256 of every file and the audit chain's head.
 
 Stream format: MAGIC, a 16-byte random salt, then frames of [1-byte final flag][4-byte length][ciphertext+tag].
@@ -35,6 +36,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import connection, transaction
+
+from utilities import storage
 
 MAGIC = b"BEACON-BACKUP-1\n"
 SALT_BYTES = 16
@@ -257,12 +260,57 @@ class BackupResult:
     manifest: dict = field(default_factory=dict)
 
 
+class _HashingReader:
+    """Hands tarfile an object's stream while hashing exactly the bytes that go into the archive."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        # tarfile takes a short read for the end of the data: keep reading until ``size`` bytes or the real end.
+        while 0 < size and 0 < len(data) < size:
+            more = self.stream.read(size - len(data))
+            if not more:
+                break
+            data += more
+        self.digest.update(data)
+        return data
+
+
+def _add_s3_media(tar: tarfile.TarFile, files: dict[str, str]) -> None:
+    """Stream every object under the prefix into the archive, one piece at a time (never a whole file in memory)."""
+    try:
+        for obj in storage.s3_objects():
+            try:
+                body = obj.open()
+            except storage.StoredFileMissing:
+                continue  # deleted (by retention) between the listing and now: its row is gone too
+            try:
+                reader = _HashingReader(body)
+                info = tarfile.TarInfo(MEDIA_PREFIX + obj.relative)
+                info.size, info.mode, info.mtime = obj.size, 0o600, int(obj.modified.timestamp())
+                try:
+                    tar.addfile(info, reader)
+                except OSError as exc:  # tarfile's "unexpected end of data": the connection broke mid-object
+                    raise BackupError(f"Stored object {obj.relative} could not be read completely.") from exc
+                files[info.name] = reader.digest.hexdigest()
+            finally:
+                body.close()
+    except storage.StorageUnavailable as exc:
+        raise BackupError(str(exc)) from exc
+
+
 def create_backup(output: Path, *, secret: str | None = None) -> BackupResult:
-    """Write one encrypted archive of the configured database and MEDIA_ROOT to ``output``."""
+    """Write one encrypted archive of the configured database and stored files (MEDIA_ROOT or the bucket)."""
     secret = _key(secret)
     vendor = connection.vendor
     if vendor not in {"sqlite", "postgresql"}:
         raise BackupError(f"Backups are written for SQLite and PostgreSQL, not {vendor}.")
+    s3 = storage.backend() == "s3"
+    if s3:
+        _check_store()
     output = Path(output)
     media_root = Path(settings.MEDIA_ROOT)
     with tempfile.TemporaryDirectory(prefix="beacon-backup-") as tmp:
@@ -272,7 +320,7 @@ def create_backup(output: Path, *, secret: str | None = None) -> BackupResult:
         dump = Path(tmp) / member
         counts, head = (_snapshot_sqlite if vendor == "sqlite" else _snapshot_postgres)(dump)
         files = {member: sha256_file(dump)}
-        media = _media_files(media_root)
+        media = [] if s3 else _media_files(media_root)
         partial = output.with_name(output.name + ".partial")
         with open(partial, "wb") as raw:
             os.chmod(partial, 0o600)
@@ -287,11 +335,14 @@ def create_backup(output: Path, *, secret: str | None = None) -> BackupResult:
                     info = tarfile.TarInfo(name)
                     info.size, info.mode, info.mtime = len(data), 0o600, int(path.stat().st_mtime)
                     tar.addfile(info, io.BytesIO(data))
+                if s3:
+                    _add_s3_media(tar, files)
                 manifest = {
                     "format": 1,
                     "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "software": _beacon_version(),
                     "database_vendor": vendor,
+                    "media_storage": storage.backend(),
                     "database_member": member,
                     "row_counts": counts,
                     "audit_chain_head": head,
@@ -371,11 +422,27 @@ def _restore_postgres(dump: Path) -> None:
         raise BackupError(f"pg_restore failed (exit {result.returncode}): {result.stderr.strip()[:500]}")
 
 
+def _check_store() -> None:
+    try:
+        storage.check_available()
+    except storage.StorageUnavailable as exc:
+        raise BackupError(str(exc)) from exc
+
+
 def _restore_media(content: Path, files: dict) -> int:
+    """Put the archive's stored files back into the configured backend (whichever one wrote the backup)."""
     media_root = Path(settings.MEDIA_ROOT)
+    s3 = storage.backend() == "s3"
     restored = 0
     for name in files:
         if not name.startswith(MEDIA_PREFIX):
+            continue
+        if s3:
+            try:
+                storage.s3_put_file(name[len(MEDIA_PREFIX) :], content / name)
+            except storage.StorageUnavailable as exc:
+                raise BackupError(f"{exc} {restored} stored files were restored before it failed.") from exc
+            restored += 1
             continue
         target = media_root / name[len(MEDIA_PREFIX) :]
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -417,8 +484,10 @@ def check_restored(manifest: dict) -> tuple[list[str], int]:
 
 
 def restore_backup(archive: Path, *, force: bool = False, secret: str | None = None) -> RestoreResult:
-    """Restore ``archive`` into the configured database and MEDIA_ROOT, then check it against its manifest."""
+    """Restore ``archive`` into the configured database and file storage, then check it against its manifest."""
     vendor = connection.vendor
+    if storage.backend() == "s3":
+        _check_store()  # before the database is touched: a restore that cannot finish should not start
     with tempfile.TemporaryDirectory(prefix="beacon-restore-") as tmp:
         manifest = unpack(Path(archive), Path(tmp), secret=secret)
         if manifest.get("database_vendor") != vendor:

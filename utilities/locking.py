@@ -24,3 +24,10 @@ def check_version(model, pk, version: int) -> None:
     current = model._base_manager.select_for_update().filter(pk=pk).values_list("version", flat=True).first()
     if current is None or int(version) != current:
         raise StaleVersion()
+
+
+def is_stale(exc: ValidationError) -> bool:
+    """Whether a refused save was refused because someone else saved first (the page answers 409)."""
+    return getattr(exc, "code", "") == "stale" or any(
+        getattr(error, "code", "") == "stale" for error in getattr(exc, "error_list", [])
+    )

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 from utilities import context
@@ -20,7 +22,9 @@ def client_ip(request: HttpRequest) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (echoed as X-Request-ID) that ties together its audit rows and log lines."""
+    """Gives every request an id (echoed as X-Request-ID) that ties together its audit rows and log lines, and
+    the per-request memo (``utilities.context.memoized``, issue #11), emptied by any write and dropped at the
+    end of the request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -34,7 +38,11 @@ class RequestContextMiddleware:
         request.request_id = ctx.request_id
         token = context.activate(ctx)
         try:
-            response = self.get_response(request)
+            with ExitStack() as stack:
+                stack.enter_context(context.request_memo())
+                for connection in connections.all():
+                    stack.enter_context(connection.execute_wrapper(context.forget_on_write))
+                response = self.get_response(request)
         finally:
             context.deactivate(token)
         response["X-Request-ID"] = ctx.request_id

@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 def is_number(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""``manage.py backup ARCHIVE``: one encrypted, consistent archive of the database and attachments (issue #10)."""
+"""``manage.py backup ARCHIVE``: one encrypted, consistent archive of the database and attachments (issues #10, #11)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from utilities.backup import BackupError, create_backup
 
 class Command(BaseCommand):
     help = (
-        "Write an encrypted archive (BEACON_BACKUP_KEY) of the database and MEDIA_ROOT, with a manifest of row "
-        "counts, file hashes and the audit chain head. Restore it with `manage.py restore`."
+        "Write an encrypted archive (BEACON_BACKUP_KEY) of the database and the stored files (MEDIA_ROOT, or every "
+        "object under the prefix with BEACON_STORAGE=s3), with a manifest of row counts, file hashes and the audit "
+        "chain head. Restore it with `manage.py restore`."
     )
 
     def add_arguments(self, parser):

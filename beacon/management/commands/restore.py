@@ -11,8 +11,9 @@ from utilities.backup import BackupError, restore_backup
 
 class Command(BaseCommand):
     help = (
-        "Restore an archive written by `manage.py backup` into the configured (empty) database and MEDIA_ROOT, "
-        "then check row counts against its manifest and verify the audit chain. Exits non-zero on any mismatch."
+        "Restore an archive written by `manage.py backup` into the configured (empty) database and file storage "
+        "(MEDIA_ROOT, or the bucket with BEACON_STORAGE=s3, whichever wrote the backup), then check row counts "
+        "against its manifest and verify the audit chain. Exits non-zero on any mismatch."
     )
 
     def add_arguments(self, parser):

@@ -1,7 +1,7 @@
 """Compute the report of probable duplicate people across the whole database (issue #4).
 
 Run it nightly (cron or a systemd timer) on databases above ``cases.duplicates.ON_REQUEST_LIMIT`` people; the
-/people/duplicates/ page reads its result. The result file holds person ids, scores and reason codes only.
+/people/duplicates/ page reads its result. The result file holds person ids, probabilities and reason codes only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ class Command(BaseCommand):
     help = "Find probable duplicate people across the database and save the report the duplicates page reads."
 
     def add_arguments(self, parser):
-        parser.add_argument("--threshold", type=float, default=duplicates.REPORT_THRESHOLD)
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=duplicates.REPORT_PROBABILITY,
+            help="probability (0..1) that two records are the same person from which the pair is listed",
+        )
 
     def handle(self, *args, **options):
         started = time.monotonic()
@@ -29,7 +34,10 @@ class Command(BaseCommand):
 
         result = duplicates.find_all(threshold=options["threshold"], progress=progress)
         path = duplicates.write_report(result)
-        audit.record("people.duplicates_computed", details={"pairs": len(result["pairs"]), "people": result["people"], "left_out": result["left_out"]})
+        audit.record(
+            "people.duplicates_computed",
+            details={"pairs": len(result["pairs"]), "people": result["people"], "left_out": result["left_out"]},
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"{len(result['pairs'])} probable duplicate pairs among {result['people']} people "
@@ -37,4 +45,6 @@ class Command(BaseCommand):
             )
         )
         if result["left_out"]:
-            self.stdout.write(f"{result['left_out']} people of unknown age in very common-name groups were compared by identifiers only.")
+            self.stdout.write(
+                f"{result['left_out']} people of unknown age in very common-name groups were compared by identifiers only."
+            )

@@ -9,10 +9,8 @@ ciphertext), so it is safe while Beacon is in use.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
-from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
@@ -43,11 +41,15 @@ class Command(BaseCommand):
         files = sum(self.reencrypt_files(kind) for kind in ATTACHMENT_KINDS)
         failed = sum(self.failures.values())
         audit.record("crypto.reencrypted", details={"rows": rows, "files": files, "failed": failed})
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {rows} rows and {files} files in {time.monotonic() - started:.1f}s."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-encrypted {rows} rows and {files} files in {time.monotonic() - started:.1f}s.")
+        )
         if failed:
             for where, count in sorted(self.failures.items()):
                 self.stderr.write(f"{where}: {count} value(s) could not be decrypted with any key")
-            raise CommandError("Some values could not be decrypted with any key of BEACON_FIELD_KEYS; they were left as they are.")
+            raise CommandError(
+                "Some values could not be decrypted with any key of BEACON_FIELD_KEYS; they were left as they are."
+            )
 
     def rotate(self, token: bytes, where: str) -> bytes | None:
         """The token under the first key, or None when it is already under it (or undecryptable)."""
@@ -103,20 +105,18 @@ class Command(BaseCommand):
         return changed
 
     def reencrypt_files(self, kind: str) -> int:
-        root = Path(settings.MEDIA_ROOT) / kind
-        if not root.is_dir():
-            return 0
-        paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".tmp")
+        """Every stored file of ``kind``, on disk or in the object store (utilities.storage), under the new key."""
+        from utilities.storage import read_token, stored_names, write_token
+
+        names = [name for name, _modified in stored_names(kind)]
         changed = 0
-        for n, path in enumerate(paths, 1):
-            new = self.rotate(path.read_bytes(), f"{kind} files")
+        for n, name in enumerate(names, 1):
+            new = self.rotate(read_token(kind, name), f"{kind} files")
             if new is not None:
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(new)
-                os.replace(tmp, path)
+                write_token(kind, name, new)
                 changed += 1
-            if self.verbose and (n % self.batch_size == 0 or n == len(paths)):
-                self.stdout.write(f"{kind}: {n}/{len(paths)} files read, {changed} re-encrypted")
+            if self.verbose and (n % self.batch_size == 0 or n == len(names)):
+                self.stdout.write(f"{kind}: {n}/{len(names)} files read, {changed} re-encrypted")
         return changed
 
 
