@@ -7,7 +7,6 @@ fallbacks), DEBUG is off, cookies are secure and ``manage.py check --deploy --fa
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from utilities.devsecrets import load_or_create
 from utilities.env import env, envbool, envint, envlist, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,25 +38,16 @@ def _fernet_key() -> str:
 
 def _development_secrets() -> dict[str, str]:
     """Secrets for a developer's or demo machine, generated once and kept under var/ (never in git)."""
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    path = VAR_DIR / "dev-secrets.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        data = {}
-    wanted = {
-        "SECRET_KEY": lambda: secrets.token_urlsafe(64),
-        "BEACON_FIELD_KEYS": _fernet_key,
-        "BEACON_AUDIT_KEY": lambda: secrets.token_urlsafe(48),
-        "BEACON_BLIND_INDEX_KEY": lambda: secrets.token_urlsafe(48),
-        "BEACON_BACKUP_KEY": lambda: secrets.token_urlsafe(48),
-    }
-    if any(name not in data for name in wanted):
-        for name, make in wanted.items():
-            data.setdefault(name, make())
-        path.write_text(json.dumps(data, indent=2))
-        path.chmod(0o600)
-    return data
+    return load_or_create(
+        VAR_DIR / "dev-secrets.json",
+        {
+            "SECRET_KEY": lambda: secrets.token_urlsafe(64),
+            "BEACON_FIELD_KEYS": _fernet_key,
+            "BEACON_AUDIT_KEY": lambda: secrets.token_urlsafe(48),
+            "BEACON_BLIND_INDEX_KEY": lambda: secrets.token_urlsafe(48),
+            "BEACON_BACKUP_KEY": lambda: secrets.token_urlsafe(48),
+        },
+    )
 
 
 _REQUIRED_SECRETS = ("SECRET_KEY", "BEACON_FIELD_KEYS", "BEACON_AUDIT_KEY", "BEACON_BLIND_INDEX_KEY")
@@ -198,6 +189,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Sessions (issue #2): server-side, idle timeout and absolute limit enforced by SessionLimitsMiddleware.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# The statistics dashboard's figures are unit-wide aggregates, the same for everyone allowed to see them: each worker
+# keeps them this many seconds per filter set, so a busy dashboard does not recount the database on every view
+# (issue #11). 0 turns it off (the suite, so every test counts afresh).
+STATS_DASHBOARD_CACHE_SECONDS = envint("BEACON_STATS_DASHBOARD_CACHE_SECONDS", 0 if TESTING else 120)
 SESSION_IDLE_TIMEOUT = envint("BEACON_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = envint("BEACON_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
@@ -285,6 +280,18 @@ INTAKE_SCREENING_DAYS = {"urgent": envint("BEACON_SCREEN_DAYS_URGENT", 1), "prio
 PUBLIC_FORM_MAX_PER_HOUR = envint("BEACON_PUBLIC_FORM_MAX_PER_HOUR", 5)
 PUBLIC_FORM_MAX_FILE_BYTES = envint("BEACON_PUBLIC_FORM_MAX_FILE_BYTES", 5 * 1024 * 1024)
 CASE_ATTACHMENT_MAX_BYTES = envint("BEACON_CASE_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
+# Issue #10: uploads are scanned by clamd. "auto": Debian's /run/clamav/clamd.ctl if that socket exists, else no
+# scanning; "off"; or "unix:/path" / "tcp:host:port" (then required). A scanner in use that does not answer
+# refuses uploads (utilities/antivirus.py).
+CLAMAV = (env("BEACON_CLAMAV") or "auto").strip()
+_clamav_kind, _clamav_sep, _clamav_where = CLAMAV.partition(":")
+_clamav_host, _clamav_sep, _clamav_port = _clamav_where.rpartition(":")
+if not (
+    CLAMAV in {"auto", "off"}
+    or (_clamav_kind == "unix" and _clamav_where.startswith("/"))
+    or (_clamav_kind == "tcp" and _clamav_host and _clamav_port.isdigit())
+):
+    raise ImproperlyConfigured("BEACON_CLAMAV must be auto, off, unix:/path/to/socket or tcp:host:port")
 BREAK_GLASS_HOURS = envint("BEACON_BREAK_GLASS_HOURS", 4)
 # Issue #10: the access digest flags reads outside these hours ("HH:MM-HH:MM", local time) and ISO weekdays
 # ("1-5" is Monday to Friday; "1-6" or "1,2,3,4,5,6" adds Saturday).
@@ -423,3 +430,43 @@ if BEACON_LOG_FORMAT not in {"plain", "json"}:
 LOGGING["formatters"]["json"] = {"()": "utilities.logging.JsonFormatter"}
 LOGGING["handlers"]["console"]["formatter"] = BEACON_LOG_FORMAT
 # --- end of the production block ----------------------------------------------------------------------------
+
+# --- Attachment storage (issue #11): local disk or S3-compatible object storage (utilities/storage.py) -------
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402 - kept inside this block
+
+# local: encrypted files under MEDIA_ROOT. s3: encrypted objects <prefix><kind>/<xx>/<name> in one private bucket;
+# Beacon encrypts before uploading, so the object store never holds plaintext. See docs/operator-guide.md.
+BEACON_STORAGE = (env("BEACON_STORAGE") or "local").lower()
+if BEACON_STORAGE not in {"local", "s3"}:
+    raise ImproperlyConfigured(f"BEACON_STORAGE must be local or s3, not {BEACON_STORAGE!r}")
+_s3_prefix = (env("BEACON_S3_PREFIX") or "").strip().strip("/")
+BEACON_S3 = {
+    "ENDPOINT_URL": env("BEACON_S3_ENDPOINT_URL") or "",  # empty: Amazon S3 itself
+    "BUCKET": env("BEACON_S3_BUCKET") or "",
+    "REGION": env("BEACON_S3_REGION") or "us-east-1",
+    "ACCESS_KEY_ID": env("BEACON_S3_ACCESS_KEY_ID") or "",
+    "SECRET_ACCESS_KEY": env("BEACON_S3_SECRET_ACCESS_KEY") or "",
+    "PREFIX": f"{_s3_prefix}/" if _s3_prefix else "",
+    "CA_BUNDLE": env("BEACON_S3_CA_BUNDLE") or "",  # a private CA's certificates for the endpoint, if any
+}
+if BEACON_STORAGE == "s3":
+    _s3_missing = [f"BEACON_S3_{key}" for key in ("BUCKET",) if not BEACON_S3[key]]
+    if PRODUCTION:
+        _s3_missing += [f"BEACON_S3_{k}" for k in ("ACCESS_KEY_ID", "SECRET_ACCESS_KEY") if not BEACON_S3[k]]
+    if _s3_missing:
+        raise ImproperlyConfigured(
+            "BEACON_STORAGE=s3 refuses to start without: "
+            + ", ".join(_s3_missing)
+            + ". Set each variable, or NAME_FILE pointing to a file holding it (see docs/operator-guide.md)."
+        )
+    _s3_url = BEACON_S3["ENDPOINT_URL"]
+    if _s3_url and not _s3_url.startswith(("https://", "http://")):
+        raise ImproperlyConfigured("BEACON_S3_ENDPOINT_URL must be an https:// (or http://) URL.")
+    # Objects are encrypted, but their names, sizes and the signed requests should not cross a network in clear.
+    if (
+        PRODUCTION
+        and _s3_url.startswith("http://")
+        and _urlsplit(_s3_url).hostname not in {"127.0.0.1", "localhost", "::1"}
+    ):
+        raise ImproperlyConfigured("BEACON_S3_ENDPOINT_URL must use https:// in production (http:// on loopback only).")
+# --- end of the attachment storage block --------------------------------------------------------------------

@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -87,9 +88,17 @@ def write_key_file(path: Path) -> InstanceKeys:
     """Create a new key file readable by its owner only; refuses to overwrite an existing one."""
     keys = InstanceKeys.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(keys.to_json())
+    # Written whole to a private temporary file, then linked into place: the link fails if the file exists, and
+    # a process starting at the same moment never reads it half-written.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(keys.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return keys
 
 
