@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination, permissions, serializers, status, throttling
 from rest_framework.parsers import JSONParser
@@ -50,6 +51,15 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class Refused(exceptions.APIException):
+    """A domain rule refused the request as a whole (not one field): 400 with the action's own message and code,
+    e.g. ``no_consent`` when a referral is sent without the survivor's recorded consent."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("This request was refused.")
+    default_code = "refused"
+
+
 class IdempotencyMismatch(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = _("This Idempotency-Key was already used with a different request.")
@@ -80,6 +90,8 @@ def exception_handler(exc, context):
             exc = PreconditionFailed()
         elif code == "invalid_transition":
             exc = Conflict(" ".join(str(m) for m in exc.messages))
+        elif code and not hasattr(exc, "error_dict"):
+            exc = Refused(" ".join(str(m) for m in exc.messages), code=code)
         else:
             exc = exceptions.ValidationError(_messages(exc))
     elif isinstance(exc, DjangoPermissionDenied):
@@ -145,24 +157,61 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 200
 
 
-# --- ETag and If-Match --------------------------------------------------------------------------------------
+# --- ETag, If-Match and If-None-Match -----------------------------------------------------------------------
 
 
-def etag_for(obj) -> str:
-    """A strong ETag from the record's optimistic-locking version (issue #9)."""
-    label = f"{obj._meta.label_lower}:{obj.pk}:{obj.version}"
-    return '"' + hashlib.sha256(label.encode()).hexdigest()[:32] + '"'
+def etag_for(obj, data) -> str:
+    """A strong ETag of the representation the client is shown: the record's optimistic-locking version and the
+    serialized body itself (issue #9). The body is part of it because some details carry more than the record's
+    own row (a referral's timeline, a person's case links, an agency's services): a new timeline entry changes
+    the ETag even though the referral's version does not move, so If-None-Match never hides it and If-Match
+    refuses a write based on a view that is no longer current."""
+    digest = hashlib.sha256(f"{obj._meta.label_lower}:{obj.pk}:{obj.version}\n".encode())
+    digest.update(json.dumps(data, cls=JSONEncoder, sort_keys=True, ensure_ascii=False).encode())
+    return '"' + digest.hexdigest()[:32] + '"'
 
 
-def require_if_match(request, obj) -> int:
-    """The version the client read, from If-Match: 428 without it, 412 when the record has moved on."""
+def _opaque(tag: str) -> str:
+    return tag.removeprefix("W/")
+
+
+def require_if_match(request, obj, data) -> int:
+    """The version the client read, from If-Match: 428 without it, 412 when the record has moved on.
+
+    Strong comparison (RFC 9110, 13.1.1): a weak tag (``W/"..."``) never matches, Beacon's ETags are strong.
+    ``If-Match: *`` is not enough: the point of the header here is to name the state the client saw, so it
+    answers 428 like a missing header (issue #9)."""
     header = request.headers.get("If-Match", "").strip()
-    if not header:
+    offered = parse_etags(header) if header else []
+    if not header or offered == ["*"]:
         raise PreconditionRequired()
-    offered = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    if etag_for(obj) not in offered:
+    if etag_for(obj, data) not in offered:
         raise PreconditionFailed()
     return obj.version
+
+
+def if_none_match_hits(header: str, etag: str) -> bool:
+    """Whether If-None-Match names the current representation: weak comparison (RFC 9110, 13.1.2), so
+    ``W/"x"`` matches ``"x"``; ``*`` matches any current representation."""
+    offered = parse_etags(header)
+    return offered == ["*"] or _opaque(etag) in {_opaque(tag) for tag in offered}
+
+
+def not_modified(request, response):
+    """304 Not Modified, without a body, for a GET or HEAD whose If-None-Match names the ETag of the 200 the view
+    just built (RFC 9110, 13.2.2 and 15.4.5). The view ran in full, so the read is audited exactly as a 200 is:
+    the client is shown the record again, from its own copy. The 304 keeps the 200's ETag, Vary and Allow."""
+    header = request.headers.get("If-None-Match", "")
+    if (
+        request.method in {"GET", "HEAD"}
+        and response.status_code == status.HTTP_200_OK
+        and header
+        and response.has_header("ETag")
+        and if_none_match_hits(header, response["ETag"])
+    ):
+        response.status_code = status.HTTP_304_NOT_MODIFIED
+        response.data = None  # renders empty; DRF then drops the Content-Type
+    return response
 
 
 # --- the base of every endpoint -----------------------------------------------------------------------------
@@ -242,12 +291,12 @@ class ApiViewMixin:
             else:
                 # Nothing was done: the client may retry with the same key after fixing the request.
                 record.delete()
-        return response
+        return not_modified(request, response)
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
         if self.etag_on_detail:
-            response["ETag"] = etag_for(self._object)
+            response["ETag"] = etag_for(self._object, response.data)
         return response
 
     def get_object(self):

@@ -18,6 +18,10 @@ ERRORS = {
     "428": "If-Match is missing: send the ETag you last read.",
     "429": "Too many requests for this token: wait for the number of seconds in Retry-After.",
 }
+NOT_MODIFIED = (
+    "Not modified: If-None-Match names the current ETag, so the copy you hold is current. No body. The read is "
+    "audited all the same, as a 200 is."
+)
 
 FIELD_ERRORS_SCHEMA = {"type": "object", "additionalProperties": True}
 
@@ -26,8 +30,22 @@ class BeaconAutoSchema(AutoSchema):
     def _if_match(self) -> bool:
         return getattr(self.view, "action", None) in getattr(self.view, "if_match_actions", ())
 
+    def _conditional_get(self) -> bool:
+        """A detail GET that answers an ETag, and so honours If-None-Match with 304."""
+        return self.method == "GET" and getattr(self.view, "etag_on_detail", False) and not self._is_list_view()
+
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
+        if self._conditional_get():
+            params.append(
+                OpenApiParameter(
+                    "If-None-Match",
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description="The ETag of your copy: 304 Not Modified, with no body, while it is still current (weak comparison).",
+                )  # fmt: skip
+            )
         if self._if_match():
             params.append(
                 OpenApiParameter(
@@ -75,12 +93,15 @@ class BeaconAutoSchema(AutoSchema):
             responses[code] = self._get_response_for_code(body, code, direction=direction)
             responses[code]["description"] = ERRORS[code]
         if getattr(self.view, "etag_on_detail", False) and not is_list:
-            for code in ("200", "201"):
+            if self._conditional_get():
+                responses["304"] = {"description": NOT_MODIFIED}
+            for code in ("200", "201", "304"):
                 if code in responses:
                     responses[code]["headers"] = {
                         "ETag": {
                             "schema": {"type": "string"},
-                            "description": "Send it back in If-Match to change the record.",
+                            "description": "Send it back in If-Match to change the record, or in If-None-Match to "
+                            "ask whether it changed.",
                         }
                     }
         return responses

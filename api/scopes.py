@@ -33,7 +33,12 @@ SCOPES: dict[str, tuple[object, Callable]] = {
     "cases:read": (_("Read cases"), _unit),
     "persons:read": (_("Read people on cases (identity fields; every read is audited)"), _unit),
     "referrals:read": (_("Read referrals (the unit's or the provider's side)"), _referrals),
-    "referrals:write": (_("Answer referrals: acknowledge, accept, decline, start, complete"), _referrals_write),
+    "referrals:write": (
+        _(
+            "Write referrals: the unit's create, send and withdraw; a provider's acknowledge, accept, decline, start, complete"
+        ),
+        _referrals_write,
+    ),
     "directory:read": (_("Read the directory of agencies and services"), _any),
     "investigations:read": (_("Read charges and hearings"), _unit),
     "stats:read": (_("Read aggregate statistics"), lambda u: u.has_perm("stats.view_dashboard")),

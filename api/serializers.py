@@ -11,15 +11,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.rest import StrictSerializer
-from care.choices import NeedType, ServiceType
+from care.choices import NEED_CLOSED, NeedType, ServiceType
+from care.models import Need
 from cases.models import Case, CasePerson, Person
 from directory.models import Agency, Service
 from directory.visibility import can_see_location
 from intake.choices import AgeGroup, Channel, Exploitation, ReporterRelationship, Sex, Urgency
 from intake.models import Report
 from investigations.models import Charge, Hearing
-from referrals.choices import Side
+from referrals.choices import SharedField, Side
+from referrals.choices import Urgency as ReferralUrgency
 from referrals.models import Referral
+from referrals.snapshot import name_options
 
 # Channels an officer may record (the public form has its own page).
 OFFICER_CHANNELS = [c for c in Channel.values if c != Channel.PUBLIC_FORM]
@@ -240,6 +243,83 @@ class ProviderReferralDetailSerializer(ProviderReferralSerializer):
             {**row, "label": str(row["label"]), "who": str(row["who"])} for row in _timeline(referral, Side.PROVIDER)
         ]
         return TimelineEntrySerializer(rows, many=True).data
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "enum": list(NeedType.values), "x-spec-enum-id": "referral-needs"},
+        "minItems": 1,
+        "maxItems": 20,
+    }
+)
+class NeedListField(serializers.ListField):
+    """The needs a referral answers. Documented as its own enum (``NeedsEnum``): the same choices are already
+    named twice in the schema (services and service types), and a third name would make the enum naming
+    ambiguous."""
+
+
+class ReferralCreateSerializer(StrictSerializer):
+    """The referral form's fields (``referrals.forms.ReferralForm``), by id. The survivor, provider and needs are
+    checked again by ``referrals.actions.create_referral``; what depends on the survivor is checked here."""
+
+    case_person = serializers.IntegerField(
+        min_value=1, help_text="The survivor's link to a case (a person's `cases[].id` in /api/v1/persons/)."
+    )
+    provider = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), help_text="An agency authorised for referrals (/api/v1/directory/agencies/)."
+    )
+    needs = NeedListField(child=serializers.ChoiceField(NeedType.choices), min_length=1, max_length=20)
+    urgency = serializers.ChoiceField(ReferralUrgency.choices, required=False, default=ReferralUrgency.ROUTINE)
+    shared_fields = serializers.ListField(
+        child=serializers.ChoiceField(SharedField.choices),
+        max_length=20,
+        help_text="What the provider will see, frozen when the referral is sent. Needs and urgency always are.",
+    )
+    shared_name = serializers.CharField(
+        max_length=120,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The name shown to the provider: the survivor's first given name or one of their aliases.",
+    )
+    safety_notes = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
+    safe_contact = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
+    care_needs = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="Ids of the survivor's open needs in the care record that this referral answers.",
+    )
+    send = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Send at once (needs the survivor's recorded consent to share with the provider), or keep a draft.",
+    )
+
+    @staticmethod
+    def action_fields(data: dict, link: CasePerson) -> dict:
+        """The keyword arguments of ``create_referral``, after the checks that need the survivor."""
+        errors = {}
+        shared_name = data["shared_name"].strip()
+        if shared_name and shared_name not in {value for value, _label in name_options(link.person)}:
+            errors["shared_name"] = [
+                _("Choose the survivor's first given name or one of their aliases, or leave it empty.")
+            ]
+        wanted = set(data["care_needs"])
+        care_needs = list(
+            Need.objects.filter(case_person=link, pk__in=wanted).exclude(status__in=NEED_CLOSED).order_by("pk")
+        )
+        if len(care_needs) != len(wanted):
+            errors["care_needs"] = [_("Only the survivor's open needs can be named.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {
+            "provider": data["provider"], "needs": data["needs"], "urgency": data["urgency"],
+            "shared_fields": data["shared_fields"], "shared_name": shared_name, "safety_notes": data["safety_notes"],
+            "safe_contact": data["safe_contact"], "care_needs": care_needs,
+        }  # fmt: skip
 
 
 class ReferralUpdateSerializer(StrictSerializer):

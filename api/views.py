@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -23,6 +24,7 @@ from api import filters
 from api import serializers as s
 from api.rest import ApiViewMixin, Conflict, etag_for, require_if_match
 from audit import log as audit
+from cases.choices import PersonRole
 from cases.models import Case, CasePerson, Person
 from directory.models import Agency, Service
 from intake import actions as intake_actions
@@ -42,6 +44,14 @@ def _filters_used(request) -> list[str]:
 
 def _api(request, **details) -> dict:
     return {"via": "api", "token_id": request.auth.pk, **details}
+
+
+def _with_etag(obj, data, *, status_code: int = 200, location: str = "") -> Response:
+    """A record's representation with its ETag (and, for a creation, its Location)."""
+    headers = {"ETag": etag_for(obj, data)}
+    if location:
+        headers["Location"] = location
+    return Response(data, status=status_code, headers=headers)
 
 
 class ReadOnlyViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -107,26 +117,32 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlyVi
     def retrieve(self, request, *args, **kwargs):
         report = self.get_object()
         audit.record("intake.report_viewed", actor=request.user, obj=report, details=_api(request))
-        return Response(s.ReportSerializer(report).data, headers={"ETag": etag_for(report)})
+        return _with_etag(report, s.ReportSerializer(report).data)
 
     def create(self, request, *args, **kwargs):
         data = s.ReportWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = intake_actions.create_report(actor=request.user, **data.validated_data)
-        headers = {"ETag": etag_for(report), "Location": f"{request.path}{report.pk}/"}
-        return Response(s.ReportSerializer(report).data, status=status.HTTP_201_CREATED, headers=headers)
+        report = Report.objects.get(pk=report.pk)  # as a GET will read it, so the ETags agree
+        return _with_etag(
+            report,
+            s.ReportSerializer(report).data,
+            status_code=status.HTTP_201_CREATED,
+            location=f"{request.path}{report.pk}/",
+        )
 
     def partial_update(self, request, *args, **kwargs):
         report = self.get_object()
         if not Report.objects.visible_to(request.user, "change").filter(pk=report.pk).exists():
             raise PermissionDenied
-        version = require_if_match(request, report)
+        version = require_if_match(request, report, s.ReportSerializer(report).data)
         if report.status not in workflow.OPEN:
             raise Conflict(_("Only open reports can be edited."))
         data = s.ReportWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         report = intake_actions.update_report(report, actor=request.user, version=version, **data.validated_data)
-        return Response(s.ReportSerializer(report).data, headers={"ETag": etag_for(report)})
+        report = Report.objects.get(pk=report.pk)
+        return _with_etag(report, s.ReportSerializer(report).data)
 
 
 # --- cases and people ---------------------------------------------------------------------------------------
@@ -165,7 +181,7 @@ class CaseViewSet(ReadOnlyViewSet):
     def retrieve(self, request, *args, **kwargs):
         case = self.get_object()
         audit.record("cases.case_viewed", actor=request.user, obj=case, details=_api(request))
-        return Response(s.CaseSerializer(case).data, headers={"ETag": etag_for(case)})
+        return _with_etag(case, s.CaseSerializer(case).data)
 
 
 @extend_schema_view(
@@ -215,23 +231,50 @@ class PersonViewSet(ReadOnlyViewSet):
                 details=_api(request, case_id=link.case_id, case_person_id=link.pk),
             )
         data = s.PersonSerializer(person, context={**self.get_serializer_context(), "links": links}).data
-        return Response(data, headers={"ETag": etag_for(person)})
+        return _with_etag(person, data)
 
 
 # --- referrals ----------------------------------------------------------------------------------------------
 
 
+UNIT_ACTIONS = {
+    "send": (s.EmptySerializer, referral_actions.send_referral, lambda d: {}),
+    "withdraw": (s.ReferralReasonSerializer, referral_actions.withdraw_referral, lambda d: {"reason": d["reason"]}),
+}
+
+
 @extend_schema_view(
     list=extend_schema(summary="Referrals of the unit's survivors you may see", tags=["referrals"]),
     retrieve=extend_schema(summary="One referral, the unit's side (audited)", tags=["referrals"]),
+    create=extend_schema(
+        summary="Refer a survivor to an authorised provider (sent at once unless send is false)",
+        description="As the referral form: the survivor must be a victim on a case the token's user may change, "
+        "the provider authorised for referrals, and sending needs the survivor's recorded consent to share with "
+        "that provider (400 no_consent otherwise; nothing is created). A draft (send false) needs no consent "
+        "yet. Sending without consent (the four-eyes override) is done on the referral's page, not here.",
+        tags=["referrals"],
+        request=s.ReferralCreateSerializer,
+        responses={
+            201: s.UnitReferralSerializer,
+            404: OpenApiResponse(
+                s.ErrorSerializer,
+                description="No such survivor, or one on a case this token's user may not see (the same answer).",
+            ),
+        },
+    ),
 )
-class UnitReferralViewSet(ReadOnlyViewSet):
-    read_scope = "referrals:read"
+class UnitReferralViewSet(mixins.CreateModelMixin, ReadOnlyViewSet):
+    """The unit's side: its survivors' referrals. Writes go through the same actions as the referral pages
+    (``referrals.actions``), which check the consent, the provider and the user's rights, and audit."""
+
+    read_scope, write_scope = "referrals:read", "referrals:write"
     filterset_class = filters.ReferralFilter
     ordering_fields = ["created_at", "sent_at", "status"]
     ordering = ["-created_at", "-id"]
     serializer_class = s.UnitReferralSerializer
     etag_on_detail = True
+    if_match_actions = tuple(UNIT_ACTIONS)
+    http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self):
         if side_of(self.request.user) != Side.UNIT:
@@ -241,6 +284,9 @@ class UnitReferralViewSet(ReadOnlyViewSet):
             .select_related("provider", "case_person")
             .order_by("-created_at", "-id")
         )
+
+    def get_serializer_class(self):
+        return s.ReferralCreateSerializer if self.action == "create" else s.UnitReferralSerializer
 
     def list(self, request, *args, **kwargs):
         page = self.page_of(self.get_queryset())
@@ -256,7 +302,78 @@ class UnitReferralViewSet(ReadOnlyViewSet):
         audit.record(
             "referrals.viewed", actor=request.user, obj=referral, details=_api(request, page="detail", side="unit")
         )
-        return Response(s.UnitReferralSerializer(referral).data, headers={"ETag": etag_for(referral)})
+        return _with_etag(referral, s.UnitReferralSerializer(referral).data)
+
+    def _may_refer(self, request, link: CasePerson) -> None:
+        # As the referral form's page (referrals.views.referral_create): seen but not changeable is 403.
+        if (
+            not request.user.has_perm("referrals.send")
+            or not CasePerson.objects.visible_to(request.user, "change").filter(pk=link.pk).exists()
+        ):
+            raise exceptions.PermissionDenied(_("You may not send or withdraw referrals for this survivor."))
+
+    def create(self, request, *args, **kwargs):
+        data = s.ReferralCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        # The survivor as the referral form finds it: a victim link the user may see, else 404.
+        link = None
+        if side_of(request.user) == Side.UNIT:
+            link = (
+                CasePerson.objects.visible_to(request.user, "view")
+                .filter(role=PersonRole.VICTIM, pk=d["case_person"])
+                .select_related("person")
+                .first()
+            )
+        if link is None:
+            raise exceptions.NotFound(_("No such survivor on a case you may see."))
+        self._may_refer(request, link)
+        fields = s.ReferralCreateSerializer.action_fields(d, link)
+        with transaction.atomic():
+            referral = referral_actions.create_referral(link, actor=request.user, **fields)
+            if d["send"]:
+                # Without recorded consent this refuses (400 no_consent) and the draft is rolled back with it.
+                referral_actions.send_referral(referral, actor=request.user, version=referral.version)
+        referral = self.get_queryset().get(pk=referral.pk)
+        return _with_etag(
+            referral,
+            s.UnitReferralSerializer(referral).data,
+            status_code=status.HTTP_201_CREATED,
+            location=f"{request.path}{referral.pk}/",
+        )
+
+    def _act(self, request, name: str):
+        referral = self.get_object()
+        if not Referral.objects.visible_to(request.user, "change").filter(pk=referral.pk).exists():
+            raise exceptions.PermissionDenied(_("You may not send or withdraw referrals for this survivor."))
+        version = require_if_match(request, referral, s.UnitReferralSerializer(referral).data)
+        form_class, do, fields = UNIT_ACTIONS[name]
+        data = form_class(data=request.data if request.data is not None else {})
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            do(referral, actor=request.user, version=version, **fields(data.validated_data))
+        referral = self.get_queryset().get(pk=referral.pk)
+        return _with_etag(referral, s.UnitReferralSerializer(referral).data)
+
+    @extend_schema(
+        summary="Send a draft (If-Match); needs the survivor's recorded consent to share with the provider",
+        tags=["referrals"],
+        request=s.EmptySerializer,
+        responses={200: s.UnitReferralSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        return self._act(request, "send")
+
+    @extend_schema(
+        summary="Withdraw the referral, with a reason (If-Match)",
+        tags=["referrals"],
+        request=s.ReferralReasonSerializer,
+        responses={200: s.UnitReferralSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._act(request, "withdraw")
 
 
 PROVIDER_ACTIONS = {
@@ -331,7 +448,7 @@ class ProviderReferralViewSet(ReadOnlyViewSet):
         referral = self.get_object()
         if not Referral.objects.visible_to(request.user, "respond").filter(pk=referral.pk).exists():
             raise PermissionDenied
-        version = require_if_match(request, referral)
+        version = require_if_match(request, referral, self._data(referral))
         form_class, do, fields = PROVIDER_ACTIONS[name]
         data = form_class(data=request.data if request.data is not None else {})
         data.is_valid(raise_exception=True)
@@ -340,9 +457,11 @@ class ProviderReferralViewSet(ReadOnlyViewSet):
         referral = Referral.objects.get(pk=referral.pk)
         return self._detail(referral)
 
+    def _data(self, referral):
+        return s.ProviderReferralDetailSerializer(referral, context=self.get_serializer_context()).data
+
     def _detail(self, referral):
-        data = s.ProviderReferralDetailSerializer(referral, context=self.get_serializer_context()).data
-        return Response(data, headers={"ETag": etag_for(referral)})
+        return _with_etag(referral, self._data(referral))
 
     @_provider_action_schema("acknowledge", "Acknowledge receipt (If-Match)")
     @action(detail=True, methods=["post"])
@@ -447,7 +566,7 @@ class InvestigationViewSet(ReadOnlyViewSet):
     def retrieve(self, request, *args, **kwargs):
         obj = self.get_object()
         self._audit(request, [self.case_of(obj)])
-        return Response(self.get_serializer(obj).data, headers={"ETag": etag_for(obj)})
+        return _with_etag(obj, self.get_serializer(obj).data)
 
 
 @extend_schema_view(

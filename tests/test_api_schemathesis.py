@@ -1,5 +1,6 @@
 """The API against its own OpenAPI schema (issue #9), with schemathesis over WSGI, for two identities of
-different agencies: a CTU investigator and a shelter's service account. For every operation: no server
+different agencies: a CTU investigator and a shelter's service account; and a care officer for the unit's
+referral writes, which an investigator may not make. For every operation: no server
 error, only documented status codes, bodies matching the documented schemas, and no body that names an object
 only the other identity may see. Deterministic (derandomize) and bounded, so CI stays stable and quick."""
 
@@ -56,7 +57,10 @@ class SchemathesisTests(ApiWorld):
             "shelter": cls._secret(
                 cls.shelter, ["referrals:read", "referrals:write", "directory:read"], TokenKind.SERVICE
             ),
+            "care": cls._secret(cls.care, ["referrals:read", "referrals:write"], TokenKind.PERSONAL),
         }
+        # The care officer runs only the unit's referral operations (the rest is the investigator's).
+        cls.only = {"care": "/api/v1/referrals/"}
 
     @classmethod
     def _secret(cls, user, scopes, kind) -> str:
@@ -73,8 +77,9 @@ class SchemathesisTests(ApiWorld):
             return [GIVEN, FAMILY, *SUSPECT, *OTHER_VICTIM, self.case.reference, self.case_b.reference, self.case.report.reference,
                     self.other_referral.reference, "Trafficking in persons", "CR-9"]  # fmt: skip
         # The investigator sees the unit's side of its own referrals, never the provider portal's snapshot view
-        # of another team's case.
-        return [*OTHER_VICTIM, self.case_b.reference, self.case_b.report.reference]
+        # of another team's case; the care officer does not see the suspect either.
+        unit = [*OTHER_VICTIM, self.case_b.reference, self.case_b.report.reference]
+        return [*unit, *SUSPECT] if identity == "care" else unit
 
     def ids_for(self, path: str) -> list[int]:
         """Ids worth trying besides random ones: records one identity may see and the other may not."""
@@ -90,6 +95,10 @@ class SchemathesisTests(ApiWorld):
         }
         return next((v for k, v in ids.items() if k in path), [])
 
+    def valid_referral(self) -> dict:
+        return {"case_person": self.victim.pk, "provider": self.safe_harbour.pk, "needs": ["shelter"],
+                "shared_fields": ["age"], "send": False}  # fmt: skip
+
     def test_every_operation_honours_the_schema_for_both_identities(self):
         app = get_wsgi_application()
         schema = schemathesis.openapi.from_wsgi(
@@ -97,11 +106,13 @@ class SchemathesisTests(ApiWorld):
         )
         operations = [result.ok() for result in schema.get_all_operations()]
         self.assertGreaterEqual(len(operations), 25)
-        seen_statuses: set[int] = set()
+        seen_by: dict[str, set[int]] = {}
         for identity, secret in self.identities.items():
             headers = {"Authorization": f"Bearer {secret}"}
             forbidden = self.forbidden_for(identity)
             for operation in operations:
+                if not operation.path.startswith(self.only.get(identity, "/")):
+                    continue
                 # Random data first, then the known records (fewer examples: only the rest of the request varies).
                 runs = [(operation.as_strategy(), EXAMPLES)]
                 if "{id}" in operation.path:
@@ -109,10 +120,17 @@ class SchemathesisTests(ApiWorld):
                         (operation.as_strategy(path_parameters={"id": pk}), FIXED_ID_EXAMPLES)
                         for pk in self.ids_for(operation.path)
                     ]
+                if identity == "care" and operation.method.upper() == "POST" and operation.path == "/api/v1/referrals/":
+                    # A valid referral too, so the created answer is held to the schema as well.
+                    runs.append((operation.as_strategy(body=self.valid_referral()), FIXED_ID_EXAMPLES))
                 for strategy, examples in runs:
-                    self._run(strategy, examples, headers, forbidden, identity, seen_statuses)
+                    statuses = seen_by.setdefault(identity, set())
+                    self._run(strategy, examples, headers, forbidden, identity, statuses)
+        seen_statuses = set().union(*seen_by.values())
         # Reads, created reports, refused input, missing scopes, hidden records and stale ETags were all exercised.
         self.assertLessEqual({200, 201, 400, 403, 404, 412}, seen_statuses)
+        # The care officer's referral writes ran: created, refused, hidden and stale.
+        self.assertLessEqual({201, 400, 404, 412}, seen_by["care"])
 
     def _run(self, strategy, examples, headers, forbidden, identity, seen_statuses):
         @settings(
