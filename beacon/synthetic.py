@@ -17,6 +17,7 @@ from django.utils import timezone
 from cases import search
 from cases.choices import CaseStatus, PersonRole, TeamRole, TraffickingStatus
 from cases.models import Case, CaseMember, CasePerson, Person, Place, SuspectProfile, VictimProfile
+from geo.assign import refresh_area
 from intake.models import Report
 from screening.models import Decision, Screening, ScreeningInstrument
 
@@ -131,4 +132,6 @@ def add_suspect(
 
 
 def add_place(case: Case, *, kind: str = "Exploitation", latitude=None, longitude=None, country: str = "TT") -> Place:
-    return Place.objects.create(case=case, kind=kind, latitude=latitude, longitude=longitude, country=country)
+    place = Place.objects.create(case=case, kind=kind, latitude=latitude, longitude=longitude, country=country)
+    refresh_area(place)
+    return place

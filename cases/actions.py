@@ -35,6 +35,7 @@ from cases.models import (
     SuspectProfile,
     VictimProfile,
 )
+from geo.assign import forget_area, refresh_area
 from intake import workflow
 from integrations.events import emit
 from screening.choices import HTCDS_STATUS
@@ -267,6 +268,7 @@ def add_place(case: Case, *, actor, **fields) -> Place:
     place = Place(case=case, **fields)
     place.full_clean()
     place.save()
+    refresh_area(place)
     audit.record("cases.place_added", actor=actor, obj=case, changed_fields=[k for k, v in fields.items() if v not in (None, "")], details={"place_id": place.pk, "kind": place.kind})
     return place
 
@@ -276,6 +278,7 @@ def remove_place(place: Place, *, actor) -> None:
     _can_change(place.case, actor)
     if place.case_person_id and not CasePerson.objects.visible_to(actor, "change").filter(pk=place.case_person_id).exists():
         raise PermissionDenied
+    forget_area("cases.place", place.pk)
     place.delete()
     audit.record("cases.place_removed", actor=actor, obj=place.case, details={"kind": place.kind})
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit import log as audit
 from directory.models import Agency, Contact, Pathway, PathwayStep, Service
 from directory.visibility import can_update_capacity
+from geo.assign import refresh_area
 from utilities.locking import StaleVersion, check_version
 from utilities.storage import store_encrypted
 
@@ -41,6 +42,7 @@ def create_agency(*, actor, **fields) -> Agency:
     agency = Agency(**fields)
     agency.full_clean()
     agency.save()
+    refresh_area(agency)  # the map's stored area, in this transaction (issue #11)
     audit.record("directory.agency_created", actor=actor, obj=agency, changed_fields=fields.keys())
     return agency
 
@@ -54,6 +56,7 @@ def update_agency(agency: Agency, *, actor, version: int, **fields) -> Agency:
     agency.full_clean()
     agency.version += 1
     agency.save()
+    refresh_area(agency, fields)  # the map's stored area, when a coordinate changed (issue #11)
     audit.record(
         "directory.agency_updated", actor=actor, obj=agency, changed_fields=audit.changed(agency, before, AGENCY_FIELDS)
     )
@@ -100,6 +103,7 @@ def update_provider(agency: Agency, *, actor, version: int, services=None, **fie
             details = {"services_added": added, "services_removed": removed}
     agency.version += 1
     agency.save()
+    refresh_area(agency, fields)  # the map's stored area, when a coordinate changed (issue #11)
     audit.record("directory.provider_updated", actor=actor, obj=agency, changed_fields=changed, details=details)
     return agency
 

@@ -29,6 +29,7 @@ from care.choices import NeedType
 from directory.choices import AgencyKind, OrganisationType
 from directory.forms import SEX_CHOICES, parse_countries, parse_languages, split_codes
 from directory.models import Agency, Contact, Pathway, PathwayStep, Service
+from geo.assign import refresh_area
 from utilities.spreadsheet import csv_lines, xlsx_bytes
 
 COLUMNS = [
@@ -419,6 +420,7 @@ def import_directory(upload, filename: str, *, actor) -> dict:
                 [RowError(row.line, key, "; ".join(msgs)) for key, msgs in exc.message_dict.items()]
             ) from exc
         agency.save()
+        refresh_area(agency)
         if "services" in row.present:
             agency.services.exclude(service_type__in=row.services).delete()
             for service_type in row.services:

@@ -9,13 +9,24 @@ Safety rules, in one place:
   unit's leadership (``cases.view_all``). Everyone else gets counts per area;
 - counts per area come only from records the user may see, and for anyone outside leadership a count of
   1 to 4 is shown as "<5" and not coloured (small numbers identify people).
+
+Areas are not computed per request (issue #11): each located record's area is stored at write time
+(``geo.assign.refresh_area``, ``AreaAssignment``) and the counts are one SQL aggregation per layer, grouped by
+the stored area. A stored row is trusted only while it matches the record (same coordinates, assigned after
+the areas last changed); any record without such a row is placed in Python exactly as before, so the figures
+never depend on every write path remembering the hook.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import connections
+from django.db.models import Case as SqlCase
+from django.db.models import F, FloatField, Max, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -157,6 +168,109 @@ def nearest(
     return located[:limit], other
 
 
+# --- stored areas (issue #11) ------------------------------------------------------------------------
+
+
+def _contains(field_name: str, code: str) -> Q:
+    """``code`` is in the JSON list ``field_name``, in SQL on every backend."""
+    from django.db import connection
+
+    if connection.features.supports_json_field_contains:
+        return Q(**{f"{field_name}__contains": [code]})
+    # SQLite keeps the list as JSON text: the code is matched with its quotes, so "labour" never matches
+    # "forced_labour". Codes are lower-case enum values (views accept only Exploitation.values).
+    return Q(**{f"{field_name}__icontains": json.dumps(code)})
+
+
+def _areas_changed_at():
+    from geo.models import AdministrativeArea
+
+    return AdministrativeArea.objects.aggregate(at=Max("updated_at"))["at"]
+
+
+def _joined(qs, label: str, keys: dict) -> tuple[str, list, object]:
+    """SQL of ``qs`` (located records of type ``label``) left-joined to their stored, still valid, area.
+
+    Columns: ``r.geo_pk``, ``r.geo_k0..`` (``keys``), ``a.id`` (NULL: no valid stored row) and ``a.area_id``
+    (NULL: outside every area). A row is valid when its coordinates are the record's, as the database casts
+    them to floating point (the hook stores ``float()`` of the same value), and it was assigned after the
+    areas last changed."""
+    from geo.models import AreaAssignment
+
+    db = qs.db
+    conn = connections[db]
+    inner = (
+        qs.filter(latitude__isnull=False, longitude__isnull=False)
+        .order_by()
+        .values(
+            geo_pk=F("pk"),
+            geo_lat=Cast("latitude", FloatField()),
+            geo_lon=Cast("longitude", FloatField()),
+            **{f"geo_k{i}": expr for i, expr in enumerate(keys.values())},
+        )
+    )
+    sql, params = inner.query.sql_with_params()
+    q = conn.ops.quote_name
+    table = q(AreaAssignment._meta.db_table)
+    join = (
+        f"FROM ({sql}) r LEFT JOIN {table} a ON a.{q('object_type')} = %s AND a.{q('object_id')} = r.geo_pk "
+        f"AND a.{q('latitude')} = r.geo_lat AND a.{q('longitude')} = r.geo_lon"
+    )
+    params = [*params, label]
+    changed_at = _areas_changed_at()
+    if changed_at is not None:
+        join += f" AND a.{q('assigned_at')} >= %s"
+        params.append(conn.ops.adapt_datetimefield_value(changed_at))
+    return join, params, conn
+
+
+def _recompute(qs, pks) -> dict:
+    """The area of records with no valid stored row, computed in Python as before issue #11."""
+    within = shapes()
+    rows = qs.model._default_manager.filter(pk__in=list(pks)).values_list("pk", "latitude", "longitude")
+    return {pk: area_code_for(lat, lon, within=within) for pk, lat, lon in rows}
+
+
+def _codes() -> dict[int, str]:
+    from geo.models import AdministrativeArea
+
+    return dict(AdministrativeArea.objects.values_list("pk", "code"))
+
+
+def stored_area_counts(qs, label: str, **keys) -> dict[tuple, int]:
+    """How many located records of ``qs`` fall in each area: ``{(area code or None, *key values): n}``, one
+    ``GROUP BY`` over the stored areas. ``keys`` are extra expressions to group by (e.g. the period)."""
+    join, params, conn = _joined(qs, label, keys)
+    k = [f"r.geo_k{i}" for i in range(len(keys))]
+    stale = "CASE WHEN a.id IS NULL THEN r.geo_pk END"
+    columns = ", ".join([stale, "a.area_id", *k])
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}, COUNT(*) {join} GROUP BY {columns}", params)  # noqa: S608 - ORM-built SQL
+        rows = cursor.fetchall()
+    codes = _codes()
+    missing = [row[0] for row in rows if row[0] is not None]
+    computed = _recompute(qs, missing) if missing else {}
+    counts: dict[tuple, int] = {}
+    for pk, area_id, *values, n in rows:
+        code = computed[pk] if pk is not None else codes.get(area_id)
+        key = (code, *values)
+        counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def stored_areas(qs, label: str) -> dict[int, str | None]:
+    """The area code of every located record of ``qs``, by primary key, from the stored areas."""
+    join, params, conn = _joined(qs, label, {})
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT r.geo_pk, a.id, a.area_id {join}", params)  # noqa: S608 - ORM-built SQL
+        rows = cursor.fetchall()
+    codes = _codes()
+    missing = [pk for pk, row_id, _area in rows if row_id is None]
+    result = _recompute(qs, missing) if missing else {}
+    result.update({pk: codes.get(area_id) for pk, row_id, area_id in rows if row_id is not None})
+    return result
+
+
 # --- incidents -----------------------------------------------------------------------------------------
 
 
@@ -176,7 +290,7 @@ def period_start(days: int, *, now=None):
     return None if not days else (now or timezone.now()) - timedelta(days=days)
 
 
-def _report_rows(user, *, since=None, until=None, exploitation: str = "", status: str = ""):
+def _report_qs(user, *, since=None, until=None, exploitation: str = "", status: str = ""):
     from intake.choices import Status
     from intake.models import Report
 
@@ -189,9 +303,32 @@ def _report_rows(user, *, since=None, until=None, exploitation: str = "", status
         qs = qs.exclude(status=Status.CLOSED)
     elif status == "closed":
         qs = qs.filter(status=Status.CLOSED)
-    rows = qs.values_list("pk", "latitude", "longitude", "exploitation", "reference", "assignee_id")
-    # JSON list containment is not portable to SQLite: filter the (short) list in Python.
-    return [r for r in rows if not exploitation or exploitation in (r[3] or [])]
+    if exploitation:
+        qs = qs.filter(_contains("exploitation", exploitation))
+    return qs
+
+
+def _place_qs(user, *, since=None, exploitation: str = "", status: str = ""):
+    """Case places the user may see: the case (``Case.objects.visible_to``) and, for a place tied to a person,
+    that person (``CasePerson.objects.visible_to``); dated by ``date_from``, else the day the case opened."""
+    from cases.choices import CaseStatus
+    from cases.models import Case, CasePerson, Place
+
+    qs = Place.objects.filter(
+        case__in=Case.objects.visible_to(user), latitude__isnull=False, longitude__isnull=False
+    ).filter(Q(case_person__isnull=True) | Q(case_person__in=CasePerson.objects.visible_to(user).values("pk")))
+    if status == "open":
+        qs = qs.filter(case__status__in=[CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP])
+    elif status == "closed":
+        qs = qs.exclude(case__status__in=[CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP])
+    if since is not None:
+        # The day in the current time zone, as timezone.localtime(opened_at).date() reads it.
+        qs = qs.annotate(geo_when=Coalesce("date_from", TruncDate("case__opened_at"))).filter(
+            geo_when__gte=since.date()
+        )
+    if exploitation:
+        qs = qs.filter(_contains("case__report__exploitation", exploitation))
+    return qs
 
 
 def _team_case_ids(user) -> set[int]:
@@ -206,69 +343,48 @@ def incidents(
     user, *, days: int = DEFAULT_PERIOD, exploitation: str = "", status: str = "", now=None
 ) -> list[Incident]:
     """Every incident the user may see (exact or not) with its area; filtered by period, exploitation, status."""
-    from cases.choices import CaseStatus
-    from cases.models import Case, CasePerson, Place
+    from cases.models import Case
 
     since = period_start(days, now=now)
-    within = shapes()
     leadership = user.has_perm("cases.view_all")
     team = set() if leadership else _team_case_ids(user)
     team_reports = set() if leadership else set(Case.objects.filter(pk__in=team).values_list("report_id", flat=True))
     result = []
-    for pk, lat, lon, _exp, reference, assignee_id in _report_rows(
-        user, since=since, exploitation=exploitation, status=status
+    reports = _report_qs(user, since=since, exploitation=exploitation, status=status)
+    areas = stored_areas(reports, "intake.report")
+    for pk, lat, lon, reference, assignee_id in reports.values_list(
+        "pk", "latitude", "longitude", "reference", "assignee_id"
     ):
         exact = leadership or assignee_id == user.pk or pk in team_reports
-        result.append(
-            Incident(
-                "report",
-                pk,
-                float(lat),
-                float(lon),
-                area_code_for(lat, lon, within=within),
-                exact,
-                reference or f"#{pk}",
-            )
-        )
+        result.append(Incident("report", pk, float(lat), float(lon), areas.get(pk), exact, reference or f"#{pk}"))
 
-    cases = Case.objects.visible_to(user)
     # Only the columns the map shows: no encrypted description, narrative or reporter detail is decrypted.
-    places = (
-        Place.objects.filter(case__in=cases, latitude__isnull=False, longitude__isnull=False)
-        .select_related("case", "case__report")
-        .only(
-            "latitude", "longitude", "kind", "date_from", "case_person_id", "case__reference", "case__opened_at",
-            "case__status", "case__report__exploitation",
-        )
-    )  # fmt: skip
-    if status == "open":
-        places = places.filter(case__status__in=[CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP])
-    elif status == "closed":
-        places = places.exclude(case__status__in=[CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP])
-    places = list(places)
-    # A place tied to a person shows only if that person is visible: ask about those people only, not about
-    # every person the user may see (170,000 ids for the Director at 100,000 people).
-    tied = {place.case_person_id for place in places if place.case_person_id is not None}
-    people = (
-        set(CasePerson.objects.visible_to(user).filter(pk__in=tied).values_list("pk", flat=True)) if tied else set()
-    )
-    for place in places:
-        if place.case_person_id is not None and place.case_person_id not in people:
-            continue
-        when = place.date_from or timezone.localtime(place.case.opened_at).date()
-        if since is not None and when < since.date():
-            continue
-        if exploitation and exploitation not in (place.case.report.exploitation or []):
-            continue
+    places = _place_qs(user, since=since, exploitation=exploitation, status=status)
+    areas = stored_areas(places, "cases.place")
+    for place in places.select_related("case").only("latitude", "longitude", "kind", "case", "case__reference"):
         exact = leadership or place.case_id in team
         result.append(
             Incident(
-                "place", place.pk, float(place.latitude), float(place.longitude),
-                area_code_for(place.latitude, place.longitude, within=within), exact,
+                "place", place.pk, float(place.latitude), float(place.longitude), areas.get(place.pk), exact,
                 f"{place.case} · {place.get_kind_display()}", place.case.get_absolute_url(),
             )
         )  # fmt: skip
     return result
+
+
+def incident_counts(
+    user, *, days: int = DEFAULT_PERIOD, exploitation: str = "", status: str = "", now=None
+) -> dict[str | None, int]:
+    """How many of ``incidents(user, ...)`` fall in each area (None: outside every area), in SQL."""
+    since = period_start(days, now=now)
+    counts: dict[str | None, int] = {}
+    for qs, label in (
+        (_report_qs(user, since=since, exploitation=exploitation, status=status), "intake.report"),
+        (_place_qs(user, since=since, exploitation=exploitation, status=status), "cases.place"),
+    ):
+        for (code,), n in stored_area_counts(qs, label).items():
+            counts[code] = counts.get(code, 0) + n
+    return counts
 
 
 # --- counts and hotspots -------------------------------------------------------------------------------
@@ -309,21 +425,18 @@ def compare_periods(current: dict, previous: dict) -> list[Hotspot]:
 
 
 def report_hotspots(user, *, days: int, now=None) -> list[Hotspot]:
-    """Reports per area in the last ``days`` against the ``days`` before."""
+    """Reports per area in the last ``days`` against the ``days`` before: one query over both periods."""
     now = now or timezone.now()
     days = days or 90
-    within = shapes()
-
-    def count(since, until):
-        rows = _report_rows(user, since=since, until=until)
-        result: dict = {}
-        for _pk, lat, lon, *_rest in rows:
-            code = area_code_for(lat, lon, within=within)
-            result[code] = result.get(code, 0) + 1
-        return result
-
     start = now - timedelta(days=days)
-    return compare_periods(count(start, now), count(start - timedelta(days=days), start))
+    qs = _report_qs(user, since=start - timedelta(days=days), until=now)
+    current: dict = {}
+    previous: dict = {}
+    period = SqlCase(When(received_at__gte=start, then=Value(1)), default=Value(0))
+    for (code, is_current), n in stored_area_counts(qs, "intake.report", period=period).items():
+        side = current if is_current else previous
+        side[code] = side.get(code, 0) + n
+    return compare_periods(current, previous)
 
 
 def area_table(user, *, days: int = DEFAULT_PERIOD, exploitation: str = "", status: str = "", now=None) -> dict:
@@ -331,8 +444,7 @@ def area_table(user, *, days: int = DEFAULT_PERIOD, exploitation: str = "", stat
     from geo.models import AdministrativeArea
 
     suppress = suppresses_small_counts(user)
-    items = incidents(user, days=days, exploitation=exploitation, status=status, now=now)
-    counts = counts_by_area(items)
+    counts = incident_counts(user, days=days, exploitation=exploitation, status=status, now=now)
     spots = {h.code: h for h in report_hotspots(user, days=days, now=now)}
     rows = []
     for area in AdministrativeArea.objects.order_by("name"):
@@ -356,7 +468,7 @@ def area_table(user, *, days: int = DEFAULT_PERIOD, exploitation: str = "", stat
     return {
         "rows": rows,
         "outside": shown_count(outside, suppress=suppress),
-        "total": shown_count(len(items), suppress=suppress),
+        "total": shown_count(sum(counts.values()), suppress=suppress),
         "suppressed": suppress,
         "max": max([r["count"] or 0 for r in rows] or [0]),
     }

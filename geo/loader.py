@@ -30,6 +30,7 @@ class LoadResult:
 # The demo's areas (Trinidad and Tobago), shipped with the code so any checkout runs the demo and the tests.
 DEMO_GEOJSON = Path(__file__).resolve().parent / "data" / "tt_admin1.geojson"
 
+
 def read(path) -> dict:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """Administrative areas and the area each located record falls in (issue #7).
 
 Other apps' models stay untouched: the area of a report, a case place or an agency is kept here, keyed by
-(object type, id), and recomputed by ``manage.py assign_areas``; maps compute it on the fly (``geo.assign``).
+(object type, id), written by the actions that set coordinates (``geo.assign.refresh_area``) and recomputed
+by ``manage.py assign_areas`` (after ``load_areas``); the map counts by it in SQL (issue #11, ``geo.layers``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from alerts.rules import dispatch
 from audit import log as audit
+from geo.assign import refresh_area
 from intake import workflow
 from intake.choices import Status, Urgency
 from intake.filetypes import sniff
@@ -75,6 +76,7 @@ def create_report(*, actor, attachments=(), **fields) -> Report:
         raise ValidationError(_("Public form reports arrive through the public form."))
     _refresh_indexes(report)
     _save_new(report)
+    refresh_area(report)  # the map's stored area, in this transaction (issue #11)
     for upload in attachments:
         _attach(report, upload, from_public=False)
     audit.record("intake.report_created", actor=actor, obj=report, changed_fields=[f for f, v in fields.items() if v not in (None, "", [], False)], details={"channel": report.channel, "attachments": len(attachments)})
@@ -111,6 +113,7 @@ def create_public_report(*, attachments=(), **fields) -> tuple[Report, str]:
         report.urgency = Urgency.URGENT
     _refresh_indexes(report)
     _save_new(report)
+    refresh_area(report)  # the map's stored area, in this transaction (issue #11)
     for upload in attachments:
         _attach(report, upload, from_public=True)
     audit.record("intake.public_report_received", actor=None, obj=report, details={"attachments": len(attachments)})
@@ -173,6 +176,7 @@ def update_report(report: Report, *, actor, version: int, **fields) -> Report:
     report.full_clean()
     report.version += 1
     report.save()
+    refresh_area(report, fields)  # the map's stored area, when a coordinate changed (issue #11)
     audit.record("intake.report_updated", actor=actor, obj=report, changed_fields=audit.changed(report, before, fields.keys()))
     return report
 
