@@ -22,3 +22,8 @@ class Event(models.TextChoices):
     EVIDENCE_BROKEN = "investigation.evidence_broken", _("Evidence chain broken")
     CASE_INACTIVE = "investigation.case_inactive", _("Case inactive for 30 days")
     ESCALATION = "alert.escalated", _("Unacknowledged alert escalated")
+    # Issue #9: another country's unit asked us something, or answered (or declined) what we asked.
+    COOP_REQUEST_RECEIVED = "cooperation.request_received", _("Cooperation request received from another country")
+    COOP_ANSWER_RECEIVED = "cooperation.answer_received", _("Answer received to a cooperation request")
+    # Issue #9: a referral could not be sent to Primero, even after the automatic retries.
+    PRIMERO_SEND_FAILED = "integrations.primero_failed", _("Referral could not be sent to Primero")

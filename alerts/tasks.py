@@ -74,7 +74,10 @@ def run_periodic_checks() -> dict:
     from approvals.actions import expire_stale  # issue #10: stale approvals leave the approvers' queue
     from care.actions import flag_expiring_permits
     from intake.actions import flag_overdue_reports
-    from integrations.tasks import retry_due_webhooks  # issue #9: due webhook retries
+    from integrations.tasks import (
+        retry_due_primero_sends,  # issue #9: due retries of Primero sends
+        retry_due_webhooks,  # issue #9: due webhook retries
+    )
     from investigations.actions import run_periodic_checks as investigation_checks
     from referrals.actions import flag_overdue_referrals
     from retention.tasks import run_due as retention_due  # issue #10: daily retention, weekly access digest
@@ -90,6 +93,7 @@ def run_periodic_checks() -> dict:
         "escalated": escalated,
         "investigations": investigation_checks(),
         "webhooks": retry_due_webhooks(),
+        "primero_retries": retry_due_primero_sends(),
         "retention": retention_due(),
         "approvals_expired": expire_stale(),
     }

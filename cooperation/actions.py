@@ -408,8 +408,41 @@ def _apply(opened: Opened, inner: dict) -> CoopMessage:
         request=req, direction=Direction.INCOMING, kind=kind, msg_id=opened.msg_id, body=json.dumps(opened.inner),
         sent_at=opened.sent_at, received_at=now, delivery=Delivery.DELIVERED,
     )  # fmt: skip
-    audit.record("cooperation.message_received", obj=req, details=_message_details(req, message))
+    # The alerts are part of the arrival: written in its transaction and named in its audit row (who was
+    # alerted, by user id), so a rolled-back message alerts nobody and the log shows who was told.
+    alerted = _alert_arrival(req, message)
+    audit.record("cooperation.message_received", obj=req, details=_message_details(req, message, **alerted))
     return message
+
+
+# What arrived -> the alert event and its text (issue #9). Acknowledgements only change the status.
+_ARRIVAL_ALERTS = {
+    MessageKind.REQUEST: ("cooperation.request_received", "request"),
+    MessageKind.REPLY: ("cooperation.answer_received", "reply"),
+    MessageKind.DECLINE: ("cooperation.answer_received", "decline"),
+}
+
+
+def _alert_arrival(req: CoopRequest, message: CoopMessage) -> dict:
+    """Tell the unit that another country's unit asked something or answered (issue #9), through the alert
+    rules: by default the Director and the Head of Investigations, and for an answer also the officer who
+    asked. The notification names our reference and the other unit, never what was asked or answered nor
+    their case reference; the email the rules send carries only a link to the notification area. Returns the
+    audit details: the event and the ids of the users alerted."""
+    from alerts.rules import dispatch
+
+    if message.kind not in _ARRIVAL_ALERTS:
+        return {}
+    event, what = _ARRIVAL_ALERTS[message.kind]
+    values = {"ref": req.reference, "unit": req.peer.name}
+    if what == "request":
+        text, assignee = _("Cooperation request %(ref)s received from %(unit)s.") % values, None
+    elif what == "reply":
+        text, assignee = _("%(unit)s answered cooperation request %(ref)s.") % values, req.created_by
+    else:
+        text, assignee = _("%(unit)s declined cooperation request %(ref)s.") % values, req.created_by
+    created = dispatch(event, message=text, link=req.get_absolute_url(), assignee=assignee)
+    return {"alert": event, "alerted": sorted(item.recipient_id for item in created)}
 
 
 def _record_refusal(exc: EnvelopeError) -> None:

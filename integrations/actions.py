@@ -19,9 +19,19 @@ from approvals.actions import consume, pending, request_approval, usable
 from approvals.choices import Kind
 from audit import log as audit
 from integrations import net, primero
-from integrations.choices import OPEN_REFERRAL_STATUSES, TEST_EVENT, SubmissionStatus, WebhookEvent
+from integrations.choices import (
+    OPEN_REFERRAL_STATUSES,
+    PRIMERO_ATTEMPT_LEASE,
+    PRIMERO_MAX_ATTEMPTS,
+    PRIMERO_RETRY_DELAYS,
+    TEST_EVENT,
+    AttemptOutcome,
+    SubmissionStatus,
+    WebhookEvent,
+)
+from integrations.delivery import claim_due
 from integrations.events import create_delivery, enqueue_deliveries
-from integrations.models import PrimeroConnection, PrimeroSubmission, Webhook, WebhookDelivery
+from integrations.models import PrimeroAttempt, PrimeroConnection, PrimeroSubmission, Webhook, WebhookDelivery
 from utilities.locking import check_version
 
 
@@ -309,39 +319,178 @@ def send_referral_to_primero(
     referral and instance (``request_primero_override``; spent with the send, even if Primero then fails):
     audited, the Director alerted. Without the approval, ``approvals.actions.ApprovalRequired``.
 
-    Three steps, so that no database transaction stays open while Primero answers: the checks and the pending
-    submission (atomic, audited); the calls; the result (atomic, audited). Returns the submission, whose
-    status says whether it was sent; a failure is recorded, not raised."""
+    The first attempt runs at once, in three steps so that no database transaction stays open while Primero
+    answers: the checks, the pending submission and its first attempt (atomic, audited); the calls; the result
+    (atomic, audited). A failure that may pass (no answer, HTTP 5xx or 429) is retried by the worker
+    (``attempt_primero_send``); any other is final. Returns the submission, whose status says where it stands;
+    a failure is recorded, not raised."""
     with transaction.atomic():
         submission = _prepare(referral, actor=actor, connection=connection, override_reason=override_reason)
-    known = (
-        PrimeroSubmission.objects.filter(
-            connection=connection, referral__case_person_id=referral.case_person_id, status=SubmissionStatus.SENT
-        )
-        .exclude(remote_case_id="")
-        .values_list("remote_case_id", flat=True)
-        .first()
-    )
-    result, error = {}, ""
+        attempt = _start_attempt(submission, actor=actor, now=timezone.now())
+    return _run_attempt(submission, attempt, actor=actor)
+
+
+def _start_attempt(submission: PrimeroSubmission, *, actor, now) -> PrimeroAttempt:
+    """Record the next attempt and lease the submission to it (in the caller's transaction). The attempt
+    number is unique per submission: a second worker claiming the same attempt fails here, before sending."""
+    number = submission.attempts + 1
+    attempt = PrimeroAttempt.objects.create(submission=submission, number=number, started_at=now, by=actor)
+    submission.attempts = number
+    submission.status = SubmissionStatus.PENDING
+    submission.last_attempt_at = now
+    submission.next_attempt_at = now + PRIMERO_ATTEMPT_LEASE
+    submission.save(update_fields=["attempts", "status", "last_attempt_at", "next_attempt_at"])
+    return attempt
+
+
+def _not_sendable_any_more(submission: PrimeroSubmission) -> str:
+    """Why a retry may no longer send (checked again before each retry: things change while it waits), or ""."""
+    referral, connection = submission.referral, submission.connection
+    if not connection.is_active or connection.agency_id != referral.provider_id:
+        return _("The Primero connection is no longer active for this partner.")
+    if referral.status not in OPEN_REFERRAL_STATUSES:
+        return _("The referral is no longer open.")
+    if not submission.consent_overridden and _missing_consent(referral, connection):
+        return _("The survivor's consent to share with this partner is no longer recorded.")
+    return ""
+
+
+def attempt_primero_send(submission_id: int, *, now=None) -> PrimeroSubmission | None:
+    """The worker's retry of a Primero send whose attempt failed for a passing reason, once it is due.
+
+    Idempotent, as webhook deliveries (``integrations.delivery``): the attempt first claims the submission
+    (due, waiting to retry, or left pending by an attempt whose lease ran out) and records its number, so two
+    workers never make the same attempt; a submission already sent, failed or not yet due is left alone
+    (returns None). Consent, the referral and the connection are checked again first: a send that may no
+    longer go ends as failed without calling Primero."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        waiting = PrimeroSubmission.objects.filter(status__in=[SubmissionStatus.PENDING, SubmissionStatus.RETRYING])
+        if not claim_due(waiting, submission_id, now, PRIMERO_ATTEMPT_LEASE):
+            return None
+        submission = PrimeroSubmission.objects.select_related("referral", "connection").get(pk=submission_id)
+        attempt = _start_attempt(submission, actor=None, now=now)
+        reason = _not_sendable_any_more(submission)
+        if reason:
+            _finish(submission, attempt, actor=None, error=reason, code=None, transient=False)
+            return submission
+    return _run_attempt(submission, attempt, actor=None)
+
+
+def _run_attempt(submission: PrimeroSubmission, attempt: PrimeroAttempt, *, actor) -> PrimeroSubmission:
+    referral, connection = submission.referral, submission.connection
+    others = PrimeroSubmission.objects.filter(
+        connection=connection, referral__case_person_id=referral.case_person_id, status=SubmissionStatus.SENT
+    ).exclude(pk=submission.pk)
+    known = others.exclude(remote_case_id="").values_list("remote_case_id", flat=True).first()
+
+    def save(**fields) -> None:
+        # Each step's result is written as soon as it is known (autocommit): a retry resumes from it.
+        names = {"referral_posted": "referral_posted_at"}
+        values = {names.get(k, k): (timezone.now() if k == "referral_posted" else v) for k, v in fields.items()}
+        PrimeroSubmission.objects.filter(pk=submission.pk).update(**values)
+
+    progress = primero.Progress(
+        remote_case_id=submission.remote_case_id, case_created=submission.case_created,
+        planned_case_id=str(submission.planned_case_id or ""), referral_baseline=submission.referral_baseline,
+        referral_posted=submission.referral_posted_at is not None, known_case_id=known or "",
+        claimed_referral_ids=others.exclude(remote_referral_id="").values_list("remote_referral_id", flat=True),
+        save=save,
+    )  # fmt: skip
+    result, error, code, transient = {}, "", None, False
     try:
         result = primero.submit(
-            connection, referral, known_case_id=known or "", consent_overridden=submission.consent_overridden
+            connection, referral, consent_overridden=submission.consent_overridden, progress=progress
         )
-    except (primero.PrimeroError, net.DestinationRefused) as exc:
+    except primero.PrimeroError as exc:
+        error, code, transient = str(exc)[:300], exc.status, exc.transient
+    except net.DestinationRefused as exc:
         error = str(exc)[:300]
     with transaction.atomic():
-        submission.finished_at = timezone.now()
-        if error:
-            submission.status = SubmissionStatus.FAILED
-            submission.error = error
-        else:
-            submission.status = SubmissionStatus.SENT
-            submission.remote_case_id = result["case_id"][:64]
-            submission.remote_referral_id = result["referral_id"][:64]
-            submission.case_created = result["case_created"]
-        submission.save()
-        audit.record(
-            "integrations.primero_sent" if not error else "integrations.primero_failed", actor=actor, obj=referral,
-            changed_fields=["status"], details={"submission_id": submission.pk, "connection_id": connection.pk, "case_created": submission.case_created},
-        )  # fmt: skip
+        submission = (
+            PrimeroSubmission.objects.select_for_update().select_related("referral", "connection").get(pk=submission.pk)
+        )
+        _finish(submission, attempt, actor=actor, error=error, code=code, transient=transient, result=result)
     return submission
+
+
+def _finish(submission: PrimeroSubmission, attempt: PrimeroAttempt, *, actor, error: str, code, transient: bool,
+            result: dict | None = None) -> None:  # fmt: skip
+    """Record an attempt's outcome (in the caller's transaction): sent; failed, to be retried after a delay
+    that doubles each time; or failed for good (a permanent failure, or the last attempt), when the officer
+    who sent it is alerted if they were not the one waiting for the answer."""
+    from integrations.tasks import retry_primero_send
+
+    now = timezone.now()
+    referral, connection = submission.referral, submission.connection
+    if submission.attempts != attempt.number:
+        # The lease ran out and another worker took over meanwhile: its attempt decides, this one is only logged.
+        outcome = AttemptOutcome.SENT if not error else AttemptOutcome.FAILED
+        PrimeroAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=outcome, response_code=code, error=error
+        )
+        return
+    submission.last_response_code = code
+    details = {"submission_id": submission.pk, "connection_id": connection.pk, "attempt": attempt.number}
+    if not error:
+        outcome = AttemptOutcome.SENT
+        submission.status = SubmissionStatus.SENT
+        submission.remote_case_id = result["case_id"][:64]
+        submission.remote_referral_id = result["referral_id"][:64]
+        submission.case_created = result["case_created"]
+        submission.error = ""
+        submission.next_attempt_at = None
+        submission.finished_at = now
+    elif transient and attempt.number < PRIMERO_MAX_ATTEMPTS:
+        outcome = AttemptOutcome.RETRY
+        submission.status = SubmissionStatus.RETRYING
+        submission.error = error
+        submission.next_attempt_at = now + PRIMERO_RETRY_DELAYS[attempt.number - 1]
+        retry_at, pk = submission.next_attempt_at, submission.pk
+        transaction.on_commit(lambda: retry_primero_send.using(run_after=retry_at).enqueue(pk), robust=True)
+    else:
+        outcome = AttemptOutcome.FAILED
+        submission.status = SubmissionStatus.FAILED
+        submission.error = error
+        submission.next_attempt_at = None
+        submission.finished_at = now
+    # The progress fields were written step by step: save only what this decides.
+    submission.save(
+        update_fields=["status", "remote_case_id", "remote_referral_id", "case_created", "error", "next_attempt_at",
+                       "finished_at", "last_response_code"]
+    )  # fmt: skip
+    PrimeroAttempt.objects.filter(pk=attempt.pk).update(
+        finished_at=now, outcome=outcome, response_code=code, error=error
+    )
+    audit.record(
+        "integrations.primero_attempt", actor=actor, obj=referral,
+        details=details | {"outcome": outcome, "response_code": code,
+                           "found_again": bool(result and result.get("found_again"))},
+    )  # fmt: skip
+    if outcome == AttemptOutcome.RETRY:
+        return
+    audit.record(
+        "integrations.primero_sent" if outcome == AttemptOutcome.SENT else "integrations.primero_failed",
+        actor=actor, obj=referral, changed_fields=["status"],
+        details=details | {"case_created": submission.case_created, "attempts": attempt.number},
+    )  # fmt: skip
+    if outcome == AttemptOutcome.FAILED and actor is None:
+        _alert_sender(submission)
+
+
+def _alert_sender(submission: PrimeroSubmission) -> None:
+    """The officer who sent it is told that it could not be sent after all (rule "integrations.primero_failed"),
+    with a link to the send page; the email says only that there is something to see."""
+    from django.urls import reverse
+
+    from alerts.choices import Event
+    from alerts.rules import dispatch
+
+    referral = submission.referral
+    dispatch(
+        Event.PRIMERO_SEND_FAILED,
+        message=_("Referral %(ref)s could not be sent to Primero (%(connection)s) after %(count)s attempts.")
+        % {"ref": referral.reference, "connection": submission.connection.name, "count": submission.attempts},
+        link=reverse("integrations:primero_send", args=[referral.pk]),
+        assignee=submission.sent_by,
+    )

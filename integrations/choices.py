@@ -32,7 +32,15 @@ class DeliveryStatus(models.TextChoices):
 
 class SubmissionStatus(models.TextChoices):
     PENDING = "pending", _("Sending")
+    RETRYING = "retrying", _("Waiting to retry")
     SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class AttemptOutcome(models.TextChoices):
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    RETRY = "retry", _("Failed, will be retried")
     FAILED = "failed", _("Failed")
 
 
@@ -45,6 +53,13 @@ RETRY_DELAYS = (
     timedelta(hours=12),
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Automatic retries of a Primero send that failed for a passing reason (no answer, a connection error, HTTP 5xx
+# or 429): the delay doubles from 1 minute (1, 2, 4, 8, 16 minutes), then the send is marked failed and the
+# officer who sent it is alerted. A referral is often urgent: past about half an hour a person should look.
+PRIMERO_RETRY_DELAYS = tuple(timedelta(minutes=2**n) for n in range(5))
+PRIMERO_MAX_ATTEMPTS = len(PRIMERO_RETRY_DELAYS) + 1
+# One Primero attempt makes up to five calls of at most HTTP_TIMEOUT seconds each.
+PRIMERO_ATTEMPT_LEASE = timedelta(minutes=5)
 # A delivery being attempted is leased for this long, so a second worker does not send it at the same time.
 ATTEMPT_LEASE = timedelta(minutes=2)
 # Network time limit of one request, in seconds.

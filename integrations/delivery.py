@@ -28,13 +28,19 @@ def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
+def claim_due(queryset, pk: int, now, lease) -> bool:
+    """Claim the row ``pk`` of ``queryset`` for one attempt if it is due, by moving its ``next_attempt_at`` to
+    the end of a lease: one conditional UPDATE, so of two workers handed the same row only one gets it, and
+    a worker that dies mid-attempt leaves it due again once the lease runs out. Used by webhook deliveries and
+    Primero retries (``integrations.actions.attempt_primero_send``)."""
+    return bool(queryset.filter(pk=pk, next_attempt_at__lte=now).update(next_attempt_at=now + lease))
+
+
 def attempt(delivery_id: int, now=None) -> WebhookDelivery | None:
     """Try to deliver ``delivery_id`` if it is pending and due. Returns the updated delivery, or None when
     there was nothing to do."""
     now = now or timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + ATTEMPT_LEASE)
+    claimed = claim_due(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING), delivery_id, now, ATTEMPT_LEASE)
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)

@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from integrations.choices import PRIMERO_MODULES, DeliveryStatus, SubmissionStatus, WebhookEvent
+from integrations.choices import PRIMERO_MODULES, AttemptOutcome, DeliveryStatus, SubmissionStatus, WebhookEvent
 from utilities.crypto import EncryptedTextField
 
 
@@ -118,8 +118,52 @@ class PrimeroSubmission(models.Model):
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Automatic retries (issue #9): how many attempts, when the next is due (while one runs: until when it is
+    # leased to its worker) and the last HTTP status.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    # What a retry needs so as never to send twice: the case id Beacon chose before creating the case (sent
+    # again, Primero answers 409 if the lost attempt created it), the referrals the case already had before
+    # Beacon posted its own, and whether a referral POST may have reached Primero (a retry then looks for it
+    # before posting again).
+    planned_case_id = models.UUIDField(null=True, blank=True, editable=False)
+    referral_baseline = models.JSONField(default=list, blank=True, editable=False)
+    referral_posted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("Primero submission")
         verbose_name_plural = _("Primero submissions")
         ordering = ["-created_at", "-id"]
+
+    @property
+    def will_retry(self) -> bool:
+        return self.status == SubmissionStatus.RETRYING
+
+
+class PrimeroAttempt(models.Model):
+    """One attempt of a Primero submission (issue #9): the officer's own, then the worker's retries. The
+    number is unique per submission, so two workers can never both make the same attempt."""
+
+    submission = models.ForeignKey(PrimeroSubmission, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING
+    )
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Empty for the worker's automatic retries."),
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("Primero send attempt")
+        verbose_name_plural = _("Primero send attempts")
+        ordering = ["submission", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "number"], name="integrations_primero_attempt_once")
+        ]

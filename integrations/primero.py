@@ -34,7 +34,20 @@ CASE_ID_FIELD = "other_agency_id"
 
 
 class PrimeroError(Exception):
-    """A step failed. The message names the step and the status, nothing about a person."""
+    """A step failed. The message names the step and the status, nothing about a person.
+
+    ``transient``: the failure may pass by itself (no answer, a connection error, HTTP 5xx or 429), so the send
+    is retried; anything else (another 4xx, a redirect, an answer Beacon cannot read) needs a person.
+    ``status``: the HTTP status, when there was an answer."""
+
+    def __init__(self, message: str, *, status: int | None = None, transient: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.transient = transient
+
+
+def is_transient(status: int) -> bool:
+    return status == 429 or status >= 500
 
 
 def external_id(connection, case_person_id: int) -> str:
@@ -89,7 +102,9 @@ class PrimeroClient:
         self.base = connection.base_url.rstrip("/")
         self.token = ""
 
-    def _call(self, step: str, method: str, path: str, payload: dict | None = None) -> net.Response:
+    def _call(
+        self, step: str, method: str, path: str, payload: dict | None = None, accept: tuple[int, ...] = ()
+    ) -> net.Response:
         headers = {"Accept": "application/json"}
         body = None
         if payload is not None:
@@ -102,13 +117,20 @@ class PrimeroClient:
         except net.DestinationRefused:
             raise
         except Exception as exc:  # noqa: BLE001 - any network failure ends the step with a data-free message
-            raise PrimeroError(_("%(step)s: %(error)s") % {"step": step, "error": net.describe_error(exc)})
-        if 300 <= response.status < 400:
+            message = _("%(step)s: %(error)s") % {"step": step, "error": net.describe_error(exc)}
+            raise PrimeroError(message, transient=True) from None
+        code = response.status
+        if code in accept:
+            return response
+        if 300 <= code < 400:
             raise PrimeroError(
-                _("%(step)s: redirect not followed (HTTP %(code)s).") % {"step": step, "code": response.status}
+                _("%(step)s: redirect not followed (HTTP %(code)s).") % {"step": step, "code": code}, status=code
             )
-        if not 200 <= response.status < 300:
-            raise PrimeroError(_("%(step)s: Primero answered HTTP %(code)s.") % {"step": step, "code": response.status})
+        if not 200 <= code < 300:
+            raise PrimeroError(
+                _("%(step)s: Primero answered HTTP %(code)s.") % {"step": step, "code": code},
+                status=code, transient=is_transient(code),
+            )  # fmt: skip
         return response
 
     @staticmethod
@@ -141,19 +163,33 @@ class PrimeroClient:
                 return str(item["id"])
         return None
 
-    def create_case(self, data: dict) -> str:
+    def create_case(self, data: dict, *, case_id: str = "", again: bool = False) -> str:
+        """Create the case with the client-generated ``case_id``. ``again``: an earlier attempt sent this very
+        id and its answer was lost, so "409 Conflict" (the id exists) means that attempt created it."""
         step = _("Creating the case")
-        case_id = str(uuid.uuid4())
-        response = self._call(step, "POST", "/api/v2/cases", {"data": {"id": case_id, **data}})
-        if response.status == 204:
+        case_id = case_id or str(uuid.uuid4())
+        accept = (409,) if again else ()
+        response = self._call(step, "POST", "/api/v2/cases", {"data": {"id": case_id, **data}}, accept=accept)
+        if response.status in (204, 409):
             return case_id
         created = self._json(step, response).get("data") or {}
         return str(created.get("id") or case_id)
 
-    def create_referral(self, case_id: str, data: dict) -> str:
-        step = _("Creating the referral")
+    @staticmethod
+    def _check_case_id(step: str, case_id: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", case_id):
             raise PrimeroError(_("%(step)s: the case id given by Primero is not valid.") % {"step": step})
+
+    def list_referrals(self, case_id: str) -> list[dict]:
+        """``GET /api/v2/cases/:id/referrals`` (doc/api/referrals/get.md): the case's referrals."""
+        step = _("Listing the case's referrals")
+        self._check_case_id(step, case_id)
+        response = self._call(step, "GET", f"/api/v2/cases/{case_id}/referrals")
+        return [item for item in self._json(step, response).get("data") or [] if isinstance(item, dict)]
+
+    def create_referral(self, case_id: str, data: dict) -> str:
+        step = _("Creating the referral")
+        self._check_case_id(step, case_id)
         response = self._call(step, "POST", f"/api/v2/cases/{case_id}/referrals", {"data": data})
         referral = self._json(step, response).get("data") or {}
         if isinstance(referral, list):
@@ -163,18 +199,79 @@ class PrimeroClient:
         return str(referral["id"])
 
 
-def submit(connection, referral, *, known_case_id: str = "", consent_overridden: bool = False) -> dict:
-    """Run the calls; returns {"case_id", "referral_id", "case_created"}. Raises PrimeroError or
-    net.DestinationRefused."""
+class Progress:
+    """What a send has done so far, kept on its submission as each step succeeds (``save`` writes at once,
+    outside any transaction): a retry resumes from there instead of doing a step twice."""
+
+    def __init__(self, *, remote_case_id: str = "", case_created: bool = False, planned_case_id: str = "",
+                 referral_baseline=None, referral_posted: bool = False, known_case_id: str = "",
+                 claimed_referral_ids=(), save=None):  # fmt: skip
+        self.remote_case_id = remote_case_id
+        self.case_created = case_created
+        self.planned_case_id = planned_case_id
+        self.referral_baseline = list(referral_baseline or [])
+        self.referral_posted = referral_posted
+        self.known_case_id = known_case_id
+        self.claimed_referral_ids = set(claimed_referral_ids)
+        self._save = save or (lambda **fields: None)
+
+    def save(self, **fields) -> None:
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self._save(**fields)
+
+
+def _ours(item: dict, *, connection, progress: Progress) -> bool:
+    """A referral on the case that an earlier attempt of this send made: not there before Beacon posted, made
+    by Beacon's account, to the configured recipient, and not already another submission's."""
+    ref_id = str(item.get("id") or "")
+    return bool(
+        ref_id
+        and ref_id not in progress.referral_baseline
+        and ref_id not in progress.claimed_referral_ids
+        and item.get("transitioned_to") == connection.recipient
+        and item.get("transitioned_by", connection.username) == connection.username
+    )
+
+
+def submit(connection, referral, *, known_case_id: str = "", consent_overridden: bool = False,
+           progress: Progress | None = None) -> dict:  # fmt: skip
+    """Run the calls; returns {"case_id", "referral_id", "case_created", "found_again"}. Raises PrimeroError or
+    net.DestinationRefused.
+
+    Safe to run again after a failure at any point (issue #9: retries never send twice): the case is created
+    with an id chosen and saved beforehand (sent again, "409 Conflict" means it exists), and once a referral
+    POST may have reached Primero, a retry first looks on the case for the referral it made
+    (``found_again``) and posts only if there is none."""
+    progress = progress or Progress(known_case_id=known_case_id)
     snapshot = referral.snapshot
     client = PrimeroClient(connection)
     client.authenticate()
-    external = external_id(connection, referral.case_person_id)
-    case_id = known_case_id or client.find_case(external)
-    created = False
+    case_id = progress.remote_case_id
     if not case_id:
-        case_id = client.create_case(case_data(snapshot, module_id=connection.module_id, external=external))
-        created = True
+        external = external_id(connection, referral.case_person_id)
+        # An earlier attempt chose an id and sent it: send it again (Primero's search may not show the case
+        # yet), and "409 Conflict" means that attempt created it.
+        again = bool(progress.planned_case_id)
+        if not again:
+            case_id = progress.known_case_id or client.find_case(external) or ""
+        if case_id:
+            progress.save(remote_case_id=case_id)
+        else:
+            if not again:
+                progress.save(planned_case_id=str(uuid.uuid4()))
+            data = case_data(snapshot, module_id=connection.module_id, external=external)
+            case_id = client.create_case(data, case_id=progress.planned_case_id, again=again)
+            progress.save(remote_case_id=case_id, case_created=True)
+    result = {"case_id": case_id, "case_created": progress.case_created, "found_again": False}
+    if progress.referral_posted:
+        for item in client.list_referrals(case_id):
+            if _ours(item, connection=connection, progress=progress):
+                return result | {"referral_id": str(item["id"]), "found_again": True}
+    else:
+        # A case this send created has no referral yet; one found may have some, which are not ours.
+        baseline = [] if progress.case_created else [str(i.get("id")) for i in client.list_referrals(case_id)]
+        progress.save(referral_baseline=baseline, referral_posted=True)
     notes = referral_notes(referral, snapshot, consent_overridden=consent_overridden)
     referral_id = client.create_referral(case_id, {"transitioned_to": connection.recipient, "notes": notes})
-    return {"case_id": case_id, "referral_id": referral_id, "case_created": created}
+    return result | {"referral_id": referral_id}

@@ -261,6 +261,12 @@ def primero_send(request: HttpRequest, referral_id: int) -> HttpResponse:
                 return redirect("integrations:primero_send", referral_id=referral.pk)
             if submission.status == "sent":
                 messages.success(request, _("The referral was sent to Primero."))
+            elif submission.will_retry:
+                messages.warning(
+                    request,
+                    _("The referral could not be sent to Primero yet (%(error)s). Beacon will try again by itself; "
+                      "you will be alerted if it still fails.") % {"error": submission.error},
+                )  # fmt: skip
             else:
                 messages.error(
                     request, _("The referral could not be sent to Primero: %(error)s") % {"error": submission.error}
@@ -281,6 +287,8 @@ def primero_send(request: HttpRequest, referral_id: int) -> HttpResponse:
             else None
         ),
         "is_open": referral.status in OPEN_REFERRAL_STATUSES,
-        "submissions": referral.primero_submissions.select_related("connection", "sent_by"),
+        "submissions": referral.primero_submissions.select_related("connection", "sent_by").prefetch_related(
+            "attempt_log"
+        ),
     }
     return render(request, "integrations/primero_send.html", context)

@@ -99,6 +99,22 @@ class DefaultRulesTests(AlertTestCase):
             for secret in (SURVIVOR, REPORTER, PLACE):
                 self.assertNotIn(secret, item.message)
 
+    def test_issue_9_rules_ship_and_appear_in_the_rule_form(self):
+        """Cooperation arrivals and failed Primero sends are alerted through rules like any other event."""
+        expected = {
+            "cooperation.request_received": (["director", "head_of_investigations"], False),
+            "cooperation.answer_received": (["director", "head_of_investigations"], True),
+            "integrations.primero_failed": ([], True),
+        }
+        for event, (roles, assignee) in expected.items():
+            with self.subTest(event=event):
+                rule = AlertRule.objects.get(event=event)
+                self.assertEqual((rule.target_roles, rule.target_assignee), (roles, assignee))
+                self.assertTrue(rule.send_email and rule.is_active and not rule.urgent)
+        page = self.client_for("sysadmin").get(reverse("alert_rules:create"))
+        for event in expected:
+            self.assertContains(page, f'value="{event}"')
+
     def test_inactive_users_are_not_alerted(self):
         User.objects.filter(pk=self.director.pk).update(is_active=False)
         self.report()

@@ -30,13 +30,58 @@ from tests.primero_standin import PrimeroStandIn
 
 PASSWORD = "primero-pass-1234"
 
+# The steps of a send, for scripted failures: a predicate on (method, path).
+STEPS = {
+    "tokens": lambda method, path: (method, path) == ("POST", "/api/v2/tokens"),
+    "find": lambda method, path: (method, path) == ("GET", "/api/v2/cases"),
+    "create_case": lambda method, path: (method, path) == ("POST", "/api/v2/cases"),
+    "list_referrals": lambda method, path: method == "GET" and path.endswith("/referrals"),
+    "refer": lambda method, path: method == "POST" and path.endswith("/referrals"),
+}
+
+
+class Primero(PrimeroStandIn):
+    """The stand-in, plus the documented ``GET /api/v2/cases/:id/referrals`` (doc/api/referrals/get.md: the
+    case's referrals, without their notes) and scripted failures: ``fail("refer", 503, times=2)`` answers 503
+    to the next two referral POSTs; ``after=True`` does the work first and then answers the error (the
+    answer lost on the way back: Primero did it, Beacon cannot know)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.script: list[dict] = []
+
+    def fail(self, step: str, status: int, *, times: int = 1, after: bool = False) -> None:
+        self.script.append({"step": step, "status": status, "times": times, "after": after})
+
+    def route(self, method, path, query, payload, headers):
+        for rule in self.script:
+            if rule["times"] > 0 and STEPS[rule["step"]](method, path):
+                rule["times"] -= 1
+                if rule["after"]:
+                    self._route(method, path, query, payload, headers)
+                return rule["status"], {"errors": [{"code": rule["status"], "message": "Scripted"}]}, {}
+        return self._route(method, path, query, payload, headers)
+
+    def _route(self, method, path, query, payload, headers):
+        parts = path.strip("/").split("/")
+        if method == "GET" and len(parts) == 5 and parts[:3] == ["api", "v2", "cases"] and parts[4] == "referrals":
+            if not self._authorised(headers):
+                return 401, {"errors": [{"code": 401, "message": "Unauthorized"}]}, {}
+            if parts[3] not in self.cases:
+                return 404, {"errors": [{"code": 404, "message": "Not Found"}]}, {}
+            listed = [
+                {k: v for k, v in r.items() if k != "notes"} for r in self.referrals if r["record_id"] == parts[3]
+            ]
+            return 200, {"data": listed}, {}
+        return super().route(method, path, query, payload, headers)
+
 
 # The stand-in listens on 127.0.0.1: loopback is allowed only because it is listed here, explicitly.
 @override_settings(BEACON_WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"])
 class PrimeroTestCase(base.ReferralTestCase):
     def setUp(self):
         super().setUp()
-        self.primero = PrimeroStandIn(password=PASSWORD).start()
+        self.primero = Primero(password=PASSWORD).start()
         self.addCleanup(self.primero.stop)
         self.connection = actions.create_primero_connection(
             actor=self.sysadmin, password=PASSWORD, name="Safe Harbour Primero", agency=self.safe_harbour,
@@ -121,6 +166,13 @@ class ConnectorTests(PrimeroTestCase):
         self.assertEqual(len(self.primero.cases), 1)
         self.assertEqual(len(self.primero.referrals), 2)
         self.assertNotIn(("POST", "/api/v2/cases"), self.calls())
+        # The case found may hold referrals already (the first one): they are listed before posting, so that a
+        # retry can tell its own referral from them.
+        referrals = f"/api/v2/cases/{first.remote_case_id}/referrals"
+        self.assertEqual(
+            self.calls(),
+            [("POST", "/api/v2/tokens"), ("GET", "/api/v2/cases"), ("GET", referrals), ("POST", referrals)],
+        )
 
     def test_the_password_is_stored_encrypted(self):
         from django.db import connection as db
@@ -157,7 +209,11 @@ class ConnectorTests(PrimeroTestCase):
         submission = self.send()
         self.assertEqual(submission.status, "failed")
         self.assertIn("403", submission.error)
-        self.assertTrue(submission.case_created is False and submission.remote_referral_id == "")
+        # The case was made before the referral was refused, and is recorded: a later send finds it.
+        self.assertTrue(submission.case_created)
+        self.assertIn(submission.remote_case_id, self.primero.cases)
+        self.assertEqual(submission.remote_referral_id, "")
+        self.assertEqual(submission.attempts, 1)  # a refusal is not retried
 
 
 class ConsentTests(PrimeroTestCase):
