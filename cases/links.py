@@ -50,40 +50,53 @@ def _sorted_kinds(kinds) -> list[str]:
     return sorted(kinds, key=lambda k: order.index(k) if k in order else len(order))
 
 
-def linked_cases(case: Case, user) -> CaseLinks:
-    links = CasePerson.objects.visible_to(user).filter(case=case)
-    person_ids = set(links.values_list("person_id", flat=True))
+def linked_cases(case: Case, user, *, links=None) -> CaseLinks:
+    """``links``: the case's people ``user`` may see, when the caller has already read them (the case page)."""
+    if links is None:
+        links = CasePerson.objects.visible_to(user).filter(case=case)
+        person_ids = set(links.values_list("person_id", flat=True))
+    else:
+        person_ids = {link.person_id for link in links}
+    # Every identifier sharing a blind index with one of this case's (its own included), in one query; the
+    # case's own (kind, index) pairs are picked out of the answer.
     own = Identifier.objects.filter(Q(case=case) | Q(person_id__in=person_ids)).exclude(index="")
-    keys = set(own.values_list("kind", "index"))
+    matches = list(
+        Identifier.objects.filter(index__in=own.values("index")).values_list("kind", "index", "case_id", "person_id")
+    )
+    keys = {
+        (kind, index) for kind, index, case_id, person_id in matches if case_id == case.pk or person_id in person_ids
+    }
 
     kinds_by_case: dict[int, set[str]] = defaultdict(set)
-    if keys:
-        person_kinds: dict[int, set[str]] = defaultdict(set)
-        matches = Identifier.objects.filter(index__in={index for _kind, index in keys}).values_list(
-            "kind", "index", "case_id", "person_id"
-        )
-        for kind, index, case_id, person_id in matches:
-            if (kind, index) not in keys:
-                continue
-            if case_id:
-                kinds_by_case[case_id].add(kind)
-            elif person_id:
-                person_kinds[person_id].add(kind)
-        appearances = CasePerson.objects.filter(
-            person_id__in=person_kinds, person__merged_into__isnull=True
-        ).values_list("case_id", "person_id")
-        for case_id, person_id in appearances:
+    person_kinds: dict[int, set[str]] = defaultdict(set)
+    for kind, index, case_id, person_id in matches:
+        if (kind, index) not in keys:
+            continue
+        if case_id:
+            kinds_by_case[case_id].add(kind)
+        elif person_id:
+            person_kinds[person_id].add(kind)
+    # Where the people sharing an identifier appear, and where this case's people appear too (the same person
+    # record in another case links the cases: one Person, several CasePerson links), in one query.
+    appearances = CasePerson.objects.filter(
+        person_id__in=person_ids | set(person_kinds), person__merged_into__isnull=True
+    ).values_list("case_id", "person_id")
+    for case_id, person_id in appearances:
+        if person_id in person_kinds:
             kinds_by_case[case_id] |= person_kinds[person_id]
-    # The same person record in another case links the cases too (one Person, several CasePerson links).
-    for case_id in CasePerson.objects.filter(person_id__in=person_ids, person__merged_into__isnull=True).values_list(
-        "case_id", flat=True
-    ):
-        kinds_by_case[case_id].add(SAME_PERSON)
+        if person_id in person_ids:
+            kinds_by_case[case_id].add(SAME_PERSON)
     kinds_by_case.pop(case.pk, None)
     if not kinds_by_case:
         return CaseLinks()
 
-    seen = Case.objects.visible_to(user).filter(pk__in=kinds_by_case).order_by("-opened_at", "-id")
+    # Only what the page shows of a linked case (its encrypted closure texts are not read).
+    seen = (
+        Case.objects.visible_to(user)
+        .filter(pk__in=kinds_by_case)
+        .only("reference", "status", "opened_at")
+        .order_by("-opened_at", "-id")
+    )
     visible = [LinkedCase(other, _sorted_kinds(kinds_by_case[other.pk])) for other in seen]
     visible_ids = {item.case.pk for item in visible}
     hidden = [kinds for case_id, kinds in kinds_by_case.items() if case_id not in visible_ids]

@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,30 +82,59 @@ def _field_labels(model, names) -> str:
     return ", ".join(labels)
 
 
-def build(case: Case, user, *, links=None) -> list[Entry]:
-    """``links``: the case's people ``user`` may see, when the caller has already read them (the case page)."""
+# What the timeline reads of an audit row (not its hash chain, agency or client details).
+ROW_FIELDS = ("id", "at", "actor_id", "actor_name", "action", "object_type", "object_id", "changed_fields", "details")
+
+
+def _is_event(row) -> bool:
+    return (
+        row.action not in SKIPPED and row.action.startswith(("cases.", "care.")) and not row.action.endswith("viewed")
+    )
+
+
+def build(
+    case: Case, user, *, links=None, latest: int | None = None, notes=None, places=None, attachments=None
+) -> list[Entry]:
+    """The case's events, oldest first.
+
+    ``latest``: only the last ``latest`` of them (the case page's latest events, issue #11), exactly the tail
+    of the full timeline: which events are shown is decided for every event as before, but only the ones kept
+    are labelled and described. The case page also hands over what it has already read, so nothing is read
+    twice: ``links`` (the case's people ``user`` may see), ``notes``, ``places`` (every place of the case, with
+    its ``case_person``) and ``attachments`` (every file of the case)."""
     if links is None:
         links = CasePerson.objects.visible_to(user).filter(case=case)
     visible_links = {link.pk: link for link in links}
     visible_people = {link.person_id: link for link in visible_links.values()}
     # Every link of the case, also hidden ones: an event naming one of them is shown only if it is visible.
     all_links = dict(CasePerson.objects.filter(case=case).values_list("pk", "role"))
-    attachment_links = dict(CaseAttachment.objects.filter(case=case).values_list("pk", "case_person_id"))
+    if attachments is None:
+        attachment_links = dict(CaseAttachment.objects.filter(case=case).values_list("pk", "case_person_id"))
+    else:
+        attachment_links = {a.pk: a.case_person_id for a in attachments}
 
-    rows = list(AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).order_by("id"))
-    person_rows = AuditEvent.objects.filter(
-        object_type="cases.person", object_id__in=[str(pk) for pk in visible_people]
-    ).order_by("id")
-    rows += [row for row in person_rows if (row.details or {}).get("case_id") == case.pk]
+    # Reads (every page view is audited) are never events: left in the database instead of read and dropped,
+    # so a case viewed a thousand times costs no more than one viewed once (issue #11). ``_is_event`` stays
+    # the rule; the query only spares it rows it would drop (exact matches only: LIKE ignores case on SQLite).
+    events = AuditEvent.objects.exclude(action__in=SKIPPED).only(*ROW_FIELDS)
+    rows = list(
+        events.filter(object_type="cases.case", object_id=str(case.pk))
+        .filter(Q(action__startswith="cases.") | Q(action__startswith="care."))
+        .order_by("id")
+    )
+    if visible_people:
+        person_rows = events.filter(
+            object_type="cases.person", object_id__in=[str(pk) for pk in visible_people], details__case_id=case.pk
+        ).order_by("id")
+        rows += [row for row in person_rows if (row.details or {}).get("case_id") == case.pk]
     # Victim care (care app) records its events on its own objects, naming the case and the person.
-    rows += list(AuditEvent.objects.filter(object_type__startswith="care.", details__case_id=case.pk).order_by("id"))
-    actor_ids = {row.actor_id for row in rows if row.actor_id}
-    user_ids = actor_ids | {(row.details or {}).get("user_id") for row in rows if (row.details or {}).get("user_id")}
-    names = {u.pk: u.display_name for u in User.objects.filter(pk__in=user_ids)}
+    rows += list(events.filter(object_type__startswith="care.", details__case_id=case.pk).order_by("id"))
 
-    entries: list[Entry] = []
+    # Every event the user may see, as (time, order, how to make its entry): the entries themselves are made
+    # only for those shown. The sort is stable, so events at the same instant keep the order they are read in.
+    pending: list[tuple[datetime, int, object, object]] = []
     for row in rows:
-        if row.action in SKIPPED or not row.action.startswith(("cases.", "care.")) or row.action.endswith("viewed"):
+        if not _is_event(row):
             continue
         details = row.details or {}
         link_id = details.get("case_person_id")
@@ -123,52 +153,71 @@ def build(case: Case, user, *, links=None) -> list[Entry]:
             link = None
         if row.action.startswith("care.") and link is None:
             continue  # victim care is shown only with a person the user may see
-        entry = Entry(
-            at=row.at,
-            label=str(ACTION_LABELS.get(row.action) or _other_label(row)),
-            actor=names.get(row.actor_id, row.actor_name),
-            seq=row.pk,
-        )
-        entry.detail = _detail(row, details, link, names)
-        if row.action.startswith("care."):
-            entry.category = "care"
-        if row.action == "cases.break_glass":
-            entry.category = "access"
-        elif row.action in {"cases.case_closed", "cases.case_reopened", "cases.case_opened"}:
-            entry.category = "closure"
-        entries.append(entry)
+        pending.append((row.at, row.pk, _audit_entry, (row, details, link)))
 
-    entries += _origin(case, names)
-    for note in case.notes.select_related("created_by"):
-        entries.append(
-            Entry(
-                at=note.created_at,
-                label=str(_("Note")),
-                detail=note.text,
-                actor=note.created_by.display_name,
-                category="note",
-            )
-        )
-    for place in case.places.filter(date_from__isnull=False).select_related("case_person"):
-        if place.case_person_id and place.case_person_id not in visible_links:
+    pending += [(entry.at, entry.seq, None, entry) for entry in _origin(case)]
+    if notes is None:
+        notes = case.notes.select_related("created_by")
+    pending += [(note.created_at, 0, _note_entry, note) for note in notes]
+    if places is None:
+        places = case.places.filter(date_from__isnull=False).select_related("case_person")
+    for place in places:
+        if place.date_from is None or (place.case_person_id and place.case_person_id not in visible_links):
             continue
-        where = ", ".join(p for p in (place.city, place.country) if p) or place.description[:80]
-        detail = where
-        if place.date_to:
-            detail = str(_("%(where)s, until %(to)s")) % {"where": where, "to": place.date_to.isoformat()}
-        if place.case_person_id:
-            detail = f"{visible_links[place.case_person_id].pseudonym} · {detail}"
-        entries.append(
-            Entry(
-                at=_day(place.date_from),
-                label=_label(PlaceKind.choices, place.kind),
-                detail=detail,
-                category="place",
-                date_only=True,
-            )
-        )
-    entries.sort(key=lambda e: (e.at, e.seq))
-    return entries
+        pending.append((_day(place.date_from), 0, _place_entry, (place, visible_links)))
+    pending.sort(key=lambda item: (item[0], item[1]))
+    if latest is not None:
+        pending = pending[-latest:] if latest > 0 else []
+
+    user_ids = set()
+    for _at, _seq, make, arg in pending:
+        if make is _audit_entry:
+            row, details, _link = arg
+            user_ids |= {row.actor_id, details.get("user_id")}
+    user_ids.discard(None)
+    names = {u.pk: u.display_name for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
+    return [make(arg, names) if make else arg for _at, _seq, make, arg in pending]
+
+
+def _audit_entry(arg, names: dict) -> Entry:
+    row, details, link = arg
+    entry = Entry(
+        at=row.at,
+        label=str(ACTION_LABELS.get(row.action) or _other_label(row)),
+        actor=names.get(row.actor_id, row.actor_name),
+        seq=row.pk,
+    )
+    entry.detail = _detail(row, details, link, names)
+    if row.action.startswith("care."):
+        entry.category = "care"
+    if row.action == "cases.break_glass":
+        entry.category = "access"
+    elif row.action in {"cases.case_closed", "cases.case_reopened", "cases.case_opened"}:
+        entry.category = "closure"
+    return entry
+
+
+def _note_entry(note, _names: dict) -> Entry:
+    return Entry(
+        at=note.created_at, label=str(_("Note")), detail=note.text, actor=note.created_by.display_name, category="note"
+    )
+
+
+def _place_entry(arg, _names: dict) -> Entry:
+    place, visible_links = arg
+    where = ", ".join(p for p in (place.city, place.country) if p) or place.description[:80]
+    detail = where
+    if place.date_to:
+        detail = str(_("%(where)s, until %(to)s")) % {"where": where, "to": place.date_to.isoformat()}
+    if place.case_person_id:
+        detail = f"{visible_links[place.case_person_id].pseudonym} · {detail}"
+    return Entry(
+        at=_day(place.date_from),
+        label=_label(PlaceKind.choices, place.kind),
+        detail=detail,
+        category="place",
+        date_only=True,
+    )
 
 
 # Verbs of other apps' audit codes ("care.need_added"): the label is the object's name and what happened to it.
@@ -194,7 +243,7 @@ def _other_label(row) -> str:
     return str(verb) % {"what": what}
 
 
-def _origin(case: Case, names: dict) -> list[Entry]:
+def _origin(case: Case) -> list[Entry]:
     report = case.report
     entries = [
         Entry(

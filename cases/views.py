@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, Value
+from django.db.models import Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,7 +55,7 @@ from cases.models import (
     case_grants,
 )
 from cases.timeline import build as build_timeline
-from investigations.models import court_date_cases, investigation_cases
+from investigations.models import FULL_ROLES
 from screening.choices import DecidingOrganisation
 from utilities.locking import is_stale
 from utilities.querysets import get_visible_or_404
@@ -64,6 +64,8 @@ from utilities.storage import read_encrypted
 CASE_RELATED = ("owner", "report", "decision", "decision__screening", "decision__decided_by")
 # What the case page's latest events (cases/timeline.py, the case's origin) read besides CASE_RELATED.
 TIMELINE_RELATED = ("report__triaged_by", "report__assignee", "decision__screening__screened_by")
+# How many of the latest events the case page shows (the full timeline has its own page).
+RECENT_EVENTS = 5
 REASON_LABELS = {
     "name": gettext_lazy("similar name"),
     "names": gettext_lazy("similar name"),
@@ -201,34 +203,47 @@ def case_break_glass(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _case_page(request: HttpRequest, pk: int) -> Case:
-    """The case for its page, with what the user may do on it answered in the same query (issue #11): change
-    it, open its investigation pages, see its court dates. Same rules as ``_permissions``,
-    ``investigation_cases`` and ``court_date_cases``, asked as EXISTS subqueries instead of three more round
-    trips."""
+    """The case for its page. For leadership (cases.view_all) what they may do on it is answered here: they may
+    change every case and see every investigation and court date, the same answers as the rules give, without
+    asking the database (issue #11). For everyone else see ``_answers``."""
     user = request.user
-
-    def on_case(queryset):
-        # Leadership (cases.view_all) may change every case and see every investigation and court date: the
-        # same answers as the rules give, without asking the database to evaluate them. Otherwise each rule is
-        # asked about this case only: correlated on the outer row, PostgreSQL built the rule's whole set (the
-        # user's caseload and every victim on it: 0.4 s for an investigator at a million people).
-        if user.has_perm("cases.view_all"):
-            return Value(True)
-        return Exists(queryset)
-
-    cases = Case.objects.select_related(*CASE_RELATED, *TIMELINE_RELATED).annotate(
-        may_change=on_case(Case.objects.visible_to(user, "change").filter(pk=pk)),
-        may_investigate=on_case(investigation_cases(user, case_id=pk)),
-        may_see_court_dates=on_case(court_date_cases(user, case_id=pk)),
-    )
+    cases = Case.objects.select_related(*CASE_RELATED, *TIMELINE_RELATED)
+    if user.has_perm("cases.view_all"):
+        cases = cases.annotate(may_change=Value(True), may_investigate=Value(True), may_see_court_dates=Value(True))
     return get_visible_or_404(cases, user, "view", pk=pk)
+
+
+def _answers(case: Case, user, links: list[CasePerson]) -> None:
+    """What a user outside leadership may do on a case they see, from what the page has already read (issue
+    #11): their grants (read once per request, ``case_grants``) and the case's people they may see (``links``,
+    from ``CasePerson.objects.visible_to(user, "view")``). Building the rules' querysets again for this one case
+    cost more than the rest of the page; the answers are the rules' own, case by case:
+
+    - change (``Case.objects.visible_to(user, "change")``): the user owns the case, is on its team or holds an
+      unexpired emergency grant on it (shares give no change);
+    - investigation (``investigations.models.investigation_cases``): the case is visible and the user owns it,
+      sees a suspect on it or is on its team in a full role (``FULL_ROLES``);
+    - court dates (``investigations.models.court_date_cases``): the investigation side, or a victim the user
+      sees on it.
+
+    tests/test_case_page_answers.py checks these against the rules themselves for every kind of user and grant,
+    so a change to a rule that is not made here fails there."""
+    grants = case_grants(user)
+    team_roles = {role for case_id, role in grants["team"] if case_id == case.pk}
+    case.may_change = case.pk in grants["owned"] or bool(team_roles) or case.pk in grants["glass"]
+    roles = {link.role for link in links}
+    case.may_investigate = case.owner_id == user.pk or PersonRole.SUSPECT in roles or bool(team_roles & set(FULL_ROLES))
+    case.may_see_court_dates = case.may_investigate or PersonRole.VICTIM in roles
 
 
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case_page(request, pk)
     user = request.user
     audit.record("cases.case_viewed", actor=user, obj=case)
-    links = list(_links(case, user).prefetch_related("person__identifiers", "person__aliases"))
+    # The page shows a person's names, aliases, age and nationalities; their identifiers are on their own page.
+    links = list(_links(case, user).prefetch_related("person__aliases"))
+    if not hasattr(case, "may_change"):
+        _answers(case, user, links)
     visible_ids = {link.pk for link in links}
     today = timezone.localdate()
     for link in links:
@@ -239,11 +254,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for p in case.places.select_related("case_person")
         if p.case_person_id is None or p.case_person_id in visible_ids
     ]
-    attachments = [
-        a
-        for a in case.attachments.select_related("case_person", "uploaded_by").order_by("created_at")
-        if a.case_person_id is None or a.case_person_id in visible_ids
-    ]
+    all_attachments = list(case.attachments.select_related("case_person", "uploaded_by").order_by("created_at"))
+    attachments = [a for a in all_attachments if a.case_person_id is None or a.case_person_id in visible_ids]
+    notes = list(case.notes.select_related("created_by"))
     grant = None
     # Outside leadership the request's grants (read once, cases.models.case_grants) say whether there is an
     # emergency grant on this case at all; only then is it fetched for its expiry.
@@ -253,6 +266,11 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("-expires_at")
             .first()
         )
+    # The latest events: the tail of the full timeline, only its last five entries labelled, from what this
+    # page has already read (issue #11).
+    recent = build_timeline(
+        case, user, links=links, latest=RECENT_EVENTS, notes=notes, places=places, attachments=all_attachments
+    )
     context = {
         "case": case,
         "persons": links,
@@ -260,9 +278,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "identifiers": case.identifiers.order_by("kind", "created_at"),
         "places": places,
         "attachments": attachments,
-        "notes": case.notes.select_related("created_by"),
-        "links": linked_cases(case, user),
-        "recent": build_timeline(case, user, links=links)[-5:][::-1],
+        "notes": notes,
+        "links": linked_cases(case, user, links=links),
+        "recent": recent[::-1],
         "can": _permissions(case, user, change=case.may_change),
         "note_form": NoteForm(),
         "grant": grant,
