@@ -99,7 +99,9 @@ def _case_area(case_id_ref: str, report_id_ref: str):
         Place.objects.filter(case_id=OuterRef(case_id_ref))
         .annotate(area_code=Subquery(place_area.values("area__code")[:1]))
         .filter(area_code__isnull=False)
-        .order_by(When_Case(When(kind="Exploitation", then=Value(0)), default=Value(1), output_field=IntegerField()), "pk")
+        .order_by(
+            When_Case(When(kind="Exploitation", then=Value(0)), default=Value(1), output_field=IntegerField()), "pk"
+        )
         .values("area_code")[:1]
     )
     report_area = AreaAssignment.objects.filter(
@@ -261,7 +263,11 @@ MEASURES: dict[str, Measure] = {
             base=lambda: ~Q(status="draft"),
             person="case_person__person",
             case="case_person__case",
-            extra={"status": lambda: F("status"), "provider": lambda: F("provider__name"), "urgency": lambda: F("urgency")},
+            extra={
+                "status": lambda: F("status"),
+                "provider": lambda: F("provider__name"),
+                "urgency": lambda: F("urgency"),
+            },
             description=_("Referrals sent to service providers (drafts excluded), by the date they were sent."),
         ),
         Measure(
@@ -314,7 +320,8 @@ def _prepared(measure, dims, filters, *, date_from=None, date_to=None, using=Non
             raise KeyError(f"{measure} cannot be broken down by {d!r}")
     qs = m.model()._default_manager.using(using or stats_database()).filter(m.base())
     qs = qs.annotate(_date=m.date()).filter(_date__isnull=False).annotate(_year=ExtractYear("_date"))
-    if m.person:
+    if m.person and {"age_broad", "age_band"} & {*dims, *filters}:
+        # Only when asked for: the age reads the person's row, a join every other count can do without (#11).
         qs = qs.annotate(_age=m.age())
     if date_from:
         qs = qs.filter(_date__gte=date_from)
@@ -332,6 +339,13 @@ def _prepared(measure, dims, filters, *, date_from=None, date_to=None, using=Non
     return qs
 
 
+def _counter(m: Measure, **kwargs) -> Count:
+    """The measure's count. Records counted by their own key need no DISTINCT (every join made here follows
+    a foreign key to one row, so no record appears twice) and PostgreSQL then skips a sort (issue #11);
+    people counted once each do."""
+    return Count(m.counted, distinct=m.counted != "pk", **kwargs)
+
+
 def count(
     measure: str,
     dims: list[str] | tuple[str, ...] = (),
@@ -346,9 +360,9 @@ def count(
     m = MEASURES[measure]
     qs = _prepared(measure, dims, filters, date_from=date_from, date_to=date_to, using=using)
     if not dims:
-        return [{"n": qs.aggregate(n=Count(m.counted, distinct=True))["n"]}]
+        return [{"n": qs.aggregate(n=_counter(m))["n"]}]
     keys = [f"d_{d}" for d in dims]
-    rows = qs.values(*keys).annotate(n=Count(m.counted, distinct=True)).order_by(*keys)
+    rows = qs.values(*keys).annotate(n=_counter(m)).order_by(*keys)
     return [{**{d: row[f"d_{d}"] for d in dims}, "n": row["n"]} for row in rows]
 
 
@@ -367,7 +381,9 @@ def records(
     return list(qs.order_by().values_list(MEASURES[measure].counted, *[f"d_{d}" for d in dims]).distinct())
 
 
-def crosstab(rows: list[tuple], dims: list[str] | tuple[str, ...], by: list[str] | tuple[str, ...], keep=None) -> dict[tuple, int]:
+def crosstab(
+    rows: list[tuple], dims: list[str] | tuple[str, ...], by: list[str] | tuple[str, ...], keep=None
+) -> dict[tuple, int]:
     """Counts of distinct ids in ``rows`` (as returned by ``records(measure, dims)``) grouped by the subset
     ``by`` of ``dims``; ``keep`` optionally filters rows (a function of a dict of dims)."""
     index = [dims.index(d) + 1 for d in by]
@@ -382,6 +398,54 @@ def crosstab(rows: list[tuple], dims: list[str] | tuple[str, ...], by: list[str]
 def total(measure: str, filters: dict | None = None, **kwargs) -> int:
     rows = count(measure, (), filters, **kwargs)
     return rows[0]["n"] if rows else 0
+
+
+Period = tuple[date | None, date | None]
+
+
+def totals(
+    measure: str, filters: dict | None = None, *, periods: dict[str, Period], using: str | None = None
+) -> dict[str, int]:
+    """``total`` over several periods (name: (from, to), either end open) in ONE query (issue #11): one
+    conditional distinct count per period, so each equals ``total`` over that period alone."""
+    result = {name: 0 for name in periods}
+    # A period ending before it starts counts nothing, and must not widen the range read.
+    wanted = {name: (low, high) for name, (low, high) in periods.items() if not (low and high and low > high)}
+    if not wanted:
+        return result
+    lows, highs = [p[0] for p in wanted.values()], [p[1] for p in wanted.values()]
+    date_from = None if None in lows else min(lows)
+    date_to = None if None in highs else max(highs)
+    qs = _prepared(measure, (), filters, date_from=date_from, date_to=date_to, using=using)
+    m = MEASURES[measure]
+    aggregates = {}
+    for name, (low, high) in wanted.items():
+        cond = Q()
+        if low:
+            cond &= Q(_date__gte=low)
+        if high:
+            cond &= Q(_date__lte=high)
+        aggregates[name] = _counter(m, filter=cond) if cond else _counter(m)
+    result.update({name: n or 0 for name, n in qs.aggregate(**aggregates).items()})
+    return result
+
+
+def daily(
+    measure: str,
+    filters: dict | None = None,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    using: str | None = None,
+) -> dict[date, int]:
+    """Records per day, for measures that count records by their own key: each record has one date and is
+    counted once, so any period's total is exactly the sum of its days, and one grouped query answers a
+    series and its totals together (issue #11). Measures counting people once each cannot be summed."""
+    m = MEASURES[measure]
+    if m.counted != "pk":
+        raise ValueError(f"{measure} counts people once each: its days cannot be summed")
+    qs = _prepared(measure, (), filters, date_from=date_from, date_to=date_to, using=using)
+    return {row["_date"]: row["n"] for row in qs.values("_date").annotate(n=_counter(m)).order_by("_date")}
 
 
 # --- labels -------------------------------------------------------------------------------------------------

@@ -288,7 +288,7 @@ def count_by_recruitment(
     """Rows ``{"month", "recruitment", "n"}``: victims per month for each HTCDS method of recruitment,
     each victim counted once per method they were recruited by (so methods do not add up to the victims).
 
-    One grouped query per method, in the database: PostgreSQL tests JSON containment (``@>``); SQLite,
+    One grouped query, in the database, with a conditional count per method: PostgreSQL tests JSON containment (``@>``); SQLite,
     which has no containment lookup, matches the quoted value in the stored JSON text (the HTCDS codes are
     plain ASCII words, none the quoted form of another, so the match is exact)."""
     m = dataset.MEASURES["victims"]
@@ -301,14 +301,25 @@ def count_by_recruitment(
         qs = qs.filter(_date__lte=date_to)
     qs = qs.annotate(_month=m.expression("month"))
     containment = connections[alias].features.supports_json_field_contains
-    rows = []
-    for code in RecruitmentMethod.values:
+    conditions = {}
+    for i, code in enumerate(RecruitmentMethod.values):
         if containment:
-            cond = Q(victim_profile__recruitment_methods__contains=[code])
+            conditions[f"n{i}"] = (code, Q(victim_profile__recruitment_methods__contains=[code]))
         else:
-            cond = Q(victim_profile__recruitment_methods__icontains=json.dumps(code))
-        grouped = qs.filter(cond).values("_month").annotate(n=Count(m.counted, distinct=True)).order_by("_month")
-        rows += [{"month": r["_month"], "recruitment": code, "n": r["n"]} for r in grouped]
+            conditions[f"n{i}"] = (code, Q(victim_profile__recruitment_methods__icontains=json.dumps(code)))
+    # Every method in one grouped query (issue #11): a conditional distinct count per method.
+    any_method = Q()
+    for _code, cond in conditions.values():
+        any_method |= cond
+    grouped = list(
+        qs.filter(any_method)
+        .values("_month")
+        .annotate(**{name: Count(m.counted, distinct=True, filter=cond) for name, (_code, cond) in conditions.items()})
+        .order_by("_month")
+    )
+    rows = []
+    for name, (code, _cond) in conditions.items():
+        rows += [{"month": r["_month"], "recruitment": code, "n": r[name]} for r in grouped if r[name]]
     return rows
 
 

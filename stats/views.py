@@ -83,14 +83,24 @@ def _order_for(user) -> tuple[list[str], str]:
     return [s[0] for s in SERIES], ""
 
 
-def _patterns_summary():
-    """The emerging-patterns card (stats/patterns.py, built separately); absent if that module is not there."""
+def _patterns_summary(today: date):
+    """The emerging-patterns card (stats/patterns.py, built separately); absent if that module is not there.
+    Unit-wide aggregates like the dashboard's figures, so kept as long, per day and language (issue #11)."""
     try:
         from stats import patterns
     except ImportError:
         return None
     summary = getattr(patterns, "summary", None)
-    return summary() if summary else None
+    if not summary:
+        return None
+    seconds = settings.STATS_DASHBOARD_CACHE_SECONDS
+    key = f"stats-patterns-summary:{today.isoformat()}:{get_language()}"
+    if seconds and (hit := caches["default"].get(key)) is not None:
+        return hit
+    result = summary(today=today)
+    if seconds:
+        caches["default"].set(key, result, seconds)
+    return result
 
 
 def _dashboard_series(key, measure, fixed, title, *, filters, start, end, today):
@@ -98,24 +108,36 @@ def _dashboard_series(key, measure, fixed, title, *, filters, start, end, today)
     applied = {k: v for k, v in filters.items() if k in m.dimensions}
     ignored = [str(dataset.DIMENSIONS[k]) for k in filters if k not in m.dimensions]
     wanted = builder.engine_filters({**applied, **fixed})
-    rows = dataset.count(measure, ["month"], wanted, date_from=start, date_to=end)
-    by_month = {r["month"]: r["n"] for r in rows}
+    periods = {
+        "this_year": (date(today.year, 1, 1), today),
+        "last_year": (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        "in_period": (start, end),
+    }
+    if m.counted == "pk":
+        # Records counted once each: one query by day gives the months and all three totals (issue #11).
+        days = dataset.daily(measure, wanted, date_from=min(start, periods["last_year"][0]), date_to=max(end, today))
+        by_month: dict[int, int] = {}
+        for day, n in days.items():
+            if start <= day <= end:
+                by_month[day.year * 100 + day.month] = by_month.get(day.year * 100 + day.month, 0) + n
+        totals = {
+            name: sum(n for day, n in days.items() if low <= day <= high) for name, (low, high) in periods.items()
+        }
+    else:
+        # People counted once each: the months in one query, the three totals, each the distinct count over
+        # its own period, in another (issue #11).
+        rows = dataset.count(measure, ["month"], wanted, date_from=start, date_to=end)
+        by_month = {r["month"]: r["n"] for r in rows}
+        totals = dataset.totals(measure, wanted, periods=periods)
     months = builder.order_keys("month", list(by_month), date_from=start, date_to=end)
     labels = [dataset.label("month", k) for k in months]
     values = [by_month.get(k, 0) for k in months]
-    this_year = dataset.total(measure, wanted, date_from=date(today.year, 1, 1), date_to=today)
-    last_year = dataset.total(
-        measure, wanted, date_from=date(today.year - 1, 1, 1), date_to=date(today.year - 1, 12, 31)
-    )
-    in_period = dataset.total(measure, wanted, date_from=start, date_to=end)
     return {
         "key": key,
         "measure": measure,
         "title": str(title),
         "description": str(m.description),
-        "this_year": this_year,
-        "last_year": last_year,
-        "in_period": in_period,
+        **totals,
         "ignored": ignored,
         "chart": charts.lines(labels, [(str(title), values)]),
         "table": list(zip(labels, values, strict=True)),
@@ -129,9 +151,14 @@ def _dashboard_figures(order: tuple, filters: dict, start, end, today) -> tuple[
     """The dashboard's series and victims by area. They are unit-wide aggregates (no person, the same for every
     viewer), so each worker keeps them STATS_DASHBOARD_CACHE_SECONDS per filter set and language (issue #11)."""
     seconds = settings.STATS_DASHBOARD_CACHE_SECONDS
-    key = "stats-dashboard:" + hashlib.sha256(
-        json.dumps([order, filters, str(start), str(end), str(today), get_language()], sort_keys=True, default=str).encode()
-    ).hexdigest()
+    key = (
+        "stats-dashboard:"
+        + hashlib.sha256(
+            json.dumps(
+                [order, filters, str(start), str(end), str(today), get_language()], sort_keys=True, default=str
+            ).encode()
+        ).hexdigest()
+    )
     if seconds and (hit := caches["default"].get(key)) is not None:
         return hit
     by_key = {s[0]: s for s in SERIES}
@@ -183,7 +210,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     if _is_htmx(request):
         return render(request, "stats/_dashboard_results.html", context)
-    context["patterns_summary"] = _patterns_summary()
+    context["patterns_summary"] = _patterns_summary(today)
     return render(request, "stats/dashboard.html", context)
 
 
