@@ -44,7 +44,7 @@ DUPLICATE_SHARE = 0.02
 STATE = "bench_state"
 PLANTED = "bench_planted"
 DOC = Path(settings.BASE_DIR) / "docs" / "benchmarks.md"
-LOOKUP_INDEX = "cases_searchtoken_lookup"
+LOOKUP_KEY = "cases_searchtoken_pkey"  # the (token, person_id) primary key: the index searches read
 
 
 # --- synthetic people ------------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ def write_batch(people: list[Synth], start: int, case_ids: list[int]) -> int:
         for kind, value, doc_type in (("phone", p.phone, ""), ("id_document", p.document, "passport")):
             if value:
                 idents.append(_line(kind, doc_type, encrypt_text(value), identifier_index(kind, value), "", None, "", now, None, None, pid))
-        tokens += [f"{k}\t{t}\t{pid}\n" for k, t in search.tokens_for_names(names)]
+        tokens += [f"{t}\t{k}\t{p}\n" for t, k, p in search.token_rows(pid, search.tokens_for_names(names))]
         if p.duplicate_of is not None:
             planted.append(_line(ids[p.duplicate_of], pid))
     with connection.cursor() as c:
@@ -331,7 +331,7 @@ def write_batch(people: list[Synth], start: int, case_ids: list[int]) -> int:
             ("cases_caseperson", "role, pseudonym, created_at, case_id, person_id", links),
             ("cases_personalias", "name, created_at, person_id", aliases),
             ("cases_identifier", "kind, document_type, value, index, country, expires_on, note, created_at, case_id, created_by_id, person_id", idents),
-            ("cases_searchtoken", "kind, token, person_id", tokens),
+            ("cases_searchtoken", "token, kind, person_id", tokens),
             (PLANTED, "original, duplicate", planted),
         ):  # fmt: skip
             if rows:
@@ -357,13 +357,10 @@ def generate(scale: int, *, batch_size: int, seed: int, out: Callable[[str], Non
     _state_set("generation", stats)
     today = date.fromisoformat(_state_get("today", timezone.localdate().isoformat()))
     _state_set("today", today.isoformat())
-    # The (token, person) index is rebuilt once at the end: maintaining it row by row is the slow part.
+    # The (token, person) key is rebuilt once at the end: maintaining it row by row is the slow part.
     with connection.cursor() as c:
-        c.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [LOOKUP_INDEX])
-        row = c.fetchone()
-        if row:
-            _state_set("lookup_index", row[0])
-            c.execute(f"DROP INDEX {LOOKUP_INDEX}")
+        if _lookup_key_present(c):
+            c.execute(f"ALTER TABLE cases_searchtoken DROP CONSTRAINT {LOOKUP_KEY}")
     started = time.monotonic()
     first = done
     while done < scale:
@@ -384,7 +381,7 @@ def generate(scale: int, *, batch_size: int, seed: int, out: Callable[[str], Non
         c.execute("SET maintenance_work_mem = '1GB'")
         index_started = time.monotonic()
         out("building the search token index")
-        c.execute(_state_get("lookup_index"))
+        _add_lookup_key(c)
         c.execute("RESET maintenance_work_mem")
         index_seconds = time.monotonic() - index_started
     out("VACUUM ANALYZE")
@@ -402,10 +399,18 @@ def generate(scale: int, *, batch_size: int, seed: int, out: Callable[[str], Non
 def restore_index_if_missing(out: Callable[[str], None]) -> None:
     """After a run interrupted before the end, the lookup index may be missing: measuring without it is wrong."""
     with connection.cursor() as c:
-        c.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [LOOKUP_INDEX])
-        if c.fetchone() is None:
+        if not _lookup_key_present(c):
             out("rebuilding the search token index")
-            c.execute(_state_get("lookup_index"))
+            _add_lookup_key(c)
+
+
+def _lookup_key_present(c) -> bool:
+    c.execute("SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = 'cases_searchtoken'::regclass", [LOOKUP_KEY])
+    return c.fetchone() is not None
+
+
+def _add_lookup_key(c) -> None:
+    c.execute(f"ALTER TABLE cases_searchtoken ADD CONSTRAINT {LOOKUP_KEY} PRIMARY KEY (token, person_id)")
 
 
 # --- measuring -------------------------------------------------------------------------------------------

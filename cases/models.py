@@ -216,15 +216,21 @@ class Identifier(models.Model):
 
 
 class SearchToken(models.Model):
-    """Keyed blind-index tokens of a person's names (exact word, phonetic code, prefix) for tolerant search
-    and duplicate detection without plaintext in the database (issue #4)."""
+    """Keyed blind-index tokens of a person's names (exact word, phonetic code, prefix, pairs) for tolerant
+    search and duplicate detection without plaintext in the database (issue #4; cases/search.py).
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="search_tokens")
-    kind = models.CharField(max_length=1)  # w = word, p = phonetic, x = prefix
-    token = models.CharField(max_length=32)
+    The most numerous rows of the database (about 17 per person), so they are kept small (issue #11): the
+    token is the HMAC truncated to a signed 64-bit integer, and (token, person) is the primary key itself, the
+    only index searches read (index-only), with no separate id column and id index to maintain on each import.
+    The person index serves deleting a person's tokens; new people's rows land at its end. The tokens are
+    derived data (``manage.py reindex_people`` rebuilds them), deleted with their person by the ORM (CASCADE) and
+    by retention: the database does not check each row's person, a check that cost a third of the database's
+    work in an import (issue #11)."""
 
-    class Meta:
-        indexes = [models.Index(fields=["token", "person"], name="cases_searchtoken_lookup")]
+    pk = models.CompositePrimaryKey("token", "person_id")
+    token = models.BigIntegerField()
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="search_tokens", db_constraint=False)
+    kind = models.CharField(max_length=1)  # cases.search: w = word, p = sound, x = prefix, a b c s t = pairs
 
 
 class CasePersonQuerySet(RestrictedQuerySet):

@@ -3,7 +3,8 @@
 Names (given and family names together, each alias, and the names of records merged into this one) are cut
 into words: accents, case, punctuation and particles ("de", "la", "van"...) are dropped, so word order never
 matters ("Maria Jose Perez" finds "Pérez, María José"). Each word and each pair of words is stored only as
-keyed blind-index tokens (HMAC-SHA256 under BLIND_INDEX_KEY, truncated to 64 bits):
+keyed blind-index tokens (HMAC-SHA256 under BLIND_INDEX_KEY, truncated to a signed 64-bit integer: without
+the key a token cannot be computed from a name; as an integer the index is a third smaller than as text, #11):
 
 ====  =====================================================  =============================================
 kind  token of                                               tolerates
@@ -53,13 +54,11 @@ WIDEN = 10
 MAX_WORDS = 6  # words of one name that are indexed (pairs grow as the square)
 WEIGHTS = {"w": 3, "p": 2, "x": 1, "a": 6, "b": 3, "c": 1, "s": 2, "t": 1}
 PAIR_KINDS = ("a", "b", "c", "s", "t")
-TOKEN_HEX = 16  # 64 bits: collisions only add a candidate; shorter tokens keep the index small
+TOKEN_BYTES = 8  # 64 bits: collisions only add a candidate; shorter tokens keep the index small
 BLANK = "_"  # the partner of the only word of a one-word name (never a word itself: words are alphanumeric)
 
 # Particles that are part of many names and tell nothing apart (Spanish, Portuguese, Dutch, German, Arabic).
-PARTICLES = frozenset(
-    "de del la las los y e da das do dos di du van von der den ter le el al bin ibn bint".split()
-)
+PARTICLES = frozenset("de del la las los y e da das do dos di du van von der den ter le el al bin ibn bint".split())
 
 
 # --- words, sounds and tokens ---------------------------------------------------------------------------
@@ -123,58 +122,87 @@ _PURPOSES = {
 }  # fmt: skip
 
 
-def token(kind: str, value: str) -> str:
+def token(kind: str, value: str) -> int:
+    """The keyed blind index of ``value`` for ``kind``: the first 64 bits of HMAC-SHA256 under a key derived
+    from BLIND_INDEX_KEY per kind, as a signed integer (a PostgreSQL bigint)."""
     key = _key(settings.BLIND_INDEX_KEY, _PURPOSES[kind])
-    return hmac.digest(key, value.encode(), "sha256").hex()[:TOKEN_HEX]
+    return int.from_bytes(hmac.digest(key, value.encode(), "sha256")[:TOKEN_BYTES], "big", signed=True)
 
 
-def _name_tokens(ws: list[str]) -> set[tuple[str, str]]:
+def token_rows(person_id: int, tokens: Iterable[tuple[str, int]]) -> list[tuple[int, str, int]]:
+    """``(token, kind, person id)`` rows of one person, in token order, one per token: (token, person) is the
+    table's primary key, so of two kinds whose tokens collide (one chance in 2**64) the first is kept; a
+    collision only adds a search candidate anyway."""
+    seen: dict[int, str] = {}
+    for kind, value in sorted(tokens):
+        seen.setdefault(value, kind)
+    return [(value, kind, person_id) for value, kind in sorted(seen.items())]
+
+
+def _name_tokens(ws: list[str], tok=None) -> set[tuple[str, int]]:
     """Tokens of one name (already cut into words)."""
+    tok = tok or token
     ws = ws[:MAX_WORDS]
     sounds = [sound_key(w) for w in ws]
     out = set()
     for w, s in zip(ws, sounds, strict=True):
-        out.add(("w", token("w", w)))
-        out.add(("p", token("p", s)))
+        out.add(("w", tok("w", w)))
+        out.add(("p", tok("p", s)))
         if len(w) >= 4:
-            out.add(("x", token("x", w[:4])))
+            out.add(("x", tok("x", w[:4])))
     if len(ws) == 1:
-        out.add(("s", token("s", ws[0])))
-        out.add(("t", token("t", sounds[0])))
-    out |= _pair_tokens(ws, sounds)
+        out.add(("s", tok("s", ws[0])))
+        out.add(("t", tok("t", sounds[0])))
+    out |= _pair_tokens(ws, sounds, tok)
     return out
 
 
-def _pair_tokens(ws: list[str], sounds: list[str]) -> set[tuple[str, str]]:
+def _pair_tokens(ws: list[str], sounds: list[str], tok=None) -> set[tuple[str, int]]:
+    tok = tok or token
     out = set()
     for i in range(len(ws)):
         for j in range(len(ws)):
             if i == j:
                 continue
             if i < j:
-                out.add(("a", token("a", "|".join(sorted((ws[i], ws[j]))))))
-                out.add(("b", token("b", "|".join(sorted((sounds[i], sounds[j]))))))
-            out.add(("c", token("c", f"{sounds[i]}|{ws[j][:3]}")))
+                out.add(("a", tok("a", "|".join(sorted((ws[i], ws[j]))))))
+                out.add(("b", tok("b", "|".join(sorted((sounds[i], sounds[j]))))))
+            out.add(("c", tok("c", f"{sounds[i]}|{ws[j][:3]}")))
     return out
 
 
-def tokens_for_names(names: Iterable[str]) -> set[tuple[str, str]]:
+def memoised(memo: dict):
+    """``token`` remembering its answers in ``memo``, for indexing many people at once (an import, a
+    reindex): names share most of their words, so most tokens are computed once. ``memo`` holds words of
+    names: keep it only as long as the batch it serves."""
+
+    def tok(kind: str, value: str) -> int:
+        found = memo.get((kind, value))
+        if found is None:
+            found = memo[(kind, value)] = token(kind, value)
+        return found
+
+    return tok
+
+
+def tokens_for_names(names: Iterable[str], *, memo: dict | None = None) -> set[tuple[str, int]]:
     """All (kind, token) pairs of a person known by ``names`` (each name: given and family names together,
-    or one alias)."""
-    out: set[tuple[str, str]] = set()
+    or one alias). ``memo``: see ``memoised``."""
+    tok = token if memo is None else memoised(memo)
+    out: set[tuple[str, int]] = set()
     for name in names:
         ws = words(name)
         if ws:
-            out |= _name_tokens(ws)
+            out |= _name_tokens(ws, tok)
     return out
 
 
-def tokens_for(text: str) -> set[tuple[str, str]]:
+def tokens_for(text: str) -> set[tuple[str, int]]:
     """Tokens of one name as stored (kept for callers of the first version of this module)."""
     return tokens_for_names([text])
 
 
-def query_tokens(ws: list[str]) -> set[tuple[str, str]]:
+def query_tokens(ws: list[str]) -> set[tuple[str, int]]:
     """Tokens a query of words ``ws`` looks up: pairs when it has two words or more, else the word's own."""
     ws = ws[:MAX_WORDS]
     sounds = [sound_key(w) for w in ws]
@@ -213,7 +241,9 @@ def _merged_into(Person, ids: list[int]) -> dict[int, list]:
         if not frontier:
             break
         nxt = {}
-        for p in Person.objects.filter(merged_into_id__in=list(frontier)).only("id", "merged_into_id", "given_names", "family_names"):
+        for p in Person.objects.filter(merged_into_id__in=list(frontier)).only(
+            "id", "merged_into_id", "given_names", "family_names"
+        ):
             root = frontier[p.merged_into_id]
             found.setdefault(root, []).append(p)
             nxt[p.pk] = root
@@ -228,7 +258,9 @@ def index_person(person) -> None:
     tokens = tokens_for_names(person_names(person))
     with transaction.atomic():
         SearchToken.objects.filter(person=person).delete()
-        SearchToken.objects.bulk_create([SearchToken(person=person, kind=k, token=t) for k, t in sorted(tokens)])
+        SearchToken.objects.bulk_create(
+            [SearchToken(person=person, kind=k, token=t) for t, k, _p in token_rows(person.pk, tokens)]
+        )
 
 
 def reindex_all(*, batch_size: int = 1000, progress=None) -> int:
@@ -239,7 +271,9 @@ def reindex_all(*, batch_size: int = 1000, progress=None) -> int:
     total = Person.objects.count()
     last = 0
     while True:
-        batch = list(Person.objects.filter(pk__gt=last).order_by("pk").only("id", "given_names", "family_names")[:batch_size])
+        batch = list(
+            Person.objects.filter(pk__gt=last).order_by("pk").only("id", "given_names", "family_names")[:batch_size]
+        )
         if not batch:
             break
         ids = [p.pk for p in batch]
@@ -248,10 +282,11 @@ def reindex_all(*, batch_size: int = 1000, progress=None) -> int:
             names[pid].append(name)
         for root, merged in _merged_into(Person, ids).items():
             names[root] += [p.full_name for p in merged]
+        memo: dict = {}  # this batch's words (see ``memoised``)
         rows = [
             SearchToken(person_id=pid, kind=k, token=t)
             for pid in ids
-            for k, t in sorted(tokens_for_names(n for n in names[pid] if n))
+            for t, k, _p in token_rows(pid, tokens_for_names((n for n in names[pid] if n), memo=memo))
         ]
         with transaction.atomic():
             SearchToken.objects.filter(person_id__in=ids).delete()
@@ -307,7 +342,7 @@ class Hit:
     reasons: list = field(default_factory=list)
 
 
-def _rank(tokens: set[tuple[str, str]], restrict=None, cap: int | None = None) -> list[int]:
+def _rank(tokens: set[tuple[str, int]], restrict=None, cap: int | None = None) -> list[int]:
     """Person ids sharing tokens with the query, the heaviest first (at most ``cap``)."""
     from cases.models import SearchToken
 
@@ -321,7 +356,7 @@ def _rank(tokens: set[tuple[str, str]], restrict=None, cap: int | None = None) -
         if restrict is not None:
             rows = rows.filter(person__in=restrict.values("pk"))
         return list(rows.order_by("person_id").values_list("person_id", flat=True)[:cap])
-    by_weight: dict[int, set[str]] = {}
+    by_weight: dict[int, set[int]] = {}
     for kind, value in tokens:
         by_weight.setdefault(WEIGHTS[kind], set()).add(value)
     rows = SearchToken.objects.filter(token__in=sorted({t for _k, t in tokens}))
@@ -337,7 +372,9 @@ def _rank(tokens: set[tuple[str, str]], restrict=None, cap: int | None = None) -
     return [r["person_id"] for r in ranked]
 
 
-def candidate_ids(query_words: list[str], people, *, cap: int | None = None, enough: int = 20, cache: dict | None = None) -> list[int]:
+def candidate_ids(
+    query_words: list[str], people, *, cap: int | None = None, enough: int = 20, cache: dict | None = None
+) -> list[int]:
     """Ids of people in ``people`` most likely to carry the name ``query_words``, best first.
 
     The ranking runs first over the whole index (fast, the database's index only) and is then restricted to
@@ -360,11 +397,15 @@ def candidate_ids(query_words: list[str], people, *, cap: int | None = None, eno
             break
         if n == len(tiers) and not ranked and len(query_words) > 1:
             # No pair at all (every word misspelt beyond its sound?): fall back to the words one by one.
-            ranked = _visible_ranking(set().union(*(query_tokens([w]) for w in query_words)), people, cap, enough, cache)
+            ranked = _visible_ranking(
+                set().union(*(query_tokens([w]) for w in query_words)), people, cap, enough, cache
+            )
     return ranked
 
 
-def _visible_ranking(tokens: set[tuple[str, str]], people, cap: int, enough: int = 20, cache: dict | None = None) -> list[int]:
+def _visible_ranking(
+    tokens: set[tuple[str, int]], people, cap: int, enough: int = 20, cache: dict | None = None
+) -> list[int]:
     """The global ranking filtered by ``people``; widened, then restricted, for users who see few people.
 
     Checking visibility costs the same per row whether it is a ranked person or a token row, so it is checked
@@ -419,7 +460,10 @@ def score_names(query_words: list[str], names: dict) -> tuple[float, list[str]]:
     if best_exact == n:
         reasons.append(_("Every word of the name matches"))
     elif best_exact:
-        reasons.append(_("%(exact)d of %(total)d words match exactly, the others are spelled or sound alike") % {"exact": best_exact, "total": n})
+        reasons.append(
+            _("%(exact)d of %(total)d words match exactly, the others are spelled or sound alike")
+            % {"exact": best_exact, "total": n}
+        )
     else:
         reasons.append(_("The words are spelled or sound alike"))
     if best_source == "aliases":

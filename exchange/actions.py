@@ -60,6 +60,7 @@ from cases.models import (
 from exchange import htcds
 from exchange.htcds import VICTIM, ImportRefused, Row, RowError
 from exchange.models import ExternalCase, ExternalRecord, ImportJob, JobStatus
+from geo.assign import forget_area, refresh_area, refresh_areas
 from intake.models import Report
 from screening.choices import DecidingOrganisation, Outcome, Recommendation
 from screening.models import Decision, Screening, ScreeningInstrument
@@ -333,7 +334,7 @@ def _converter(field, now):
     if isinstance(field, EncryptedTextField):
         return lambda v: v if isinstance(v, _Encrypted) or v in (None, "") else encrypt_text(str(v))
     if field.get_internal_type() == "JSONField":
-        return lambda v: json.dumps(v, cls=field.encoder)
+        return (field.encoder or json.JSONEncoder)().encode  # json.dumps, without a new encoder per value
     if postgres:
         return None
     kind = field.get_internal_type()
@@ -353,28 +354,34 @@ def _insert(model, rows: list[dict]) -> list[int]:
         return []
     ids = [row["id"] for row in rows] if "id" in rows[0] else _allocate_ids(model, len(rows))
     now = timezone.now()
-    columns, plan = [], []
+    columns, fields, converters, pk_position = [], [], [], None
     for f in model._meta.concrete_fields:
         if f.db_default is not NOT_PROVIDED and not f.has_default() and f.attname not in rows[0]:
             continue  # the database fills it
-        columns.append(f.column)
         if f.primary_key:
-            plan.append((None, None, None, True))
+            pk_position = len(columns)
+            columns.append(f.column)
             continue
+        columns.append(f.column)
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             default = now if f.get_internal_type() == "DateTimeField" else now.date()
         else:
             default = f.get_default()
-        plan.append((f.attname, default, _converter(f, now), False))
+        convert = _converter(f, now)
+        if convert is not None:
+            converters.append((len(fields), convert))
+        fields.append((f.attname, default))
+    # The inner loops are the import's hottest Python (every value of every new record): comprehensions, and
+    # converters visited only for the columns that have one.
     out = []
     for pk, row in zip(ids, rows, strict=True):
-        values = []
-        for attname, default, convert, is_pk in plan:
-            if is_pk:
-                values.append(pk)
-                continue
-            value = row.get(attname, default)
-            values.append(convert(value) if convert is not None and value is not None else value)
+        get = row.get
+        values = [get(attname, default) for attname, default in fields]
+        for i, convert in converters:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        if pk_position is not None:
+            values.insert(pk_position, pk)
         out.append(values)
     table = model._meta.db_table
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
@@ -392,23 +399,25 @@ def _insert(model, rows: list[dict]) -> list[int]:
 
 def _copy_tokens(names: list[tuple[int, str]]) -> None:
     """Search tokens of new people (``(person id, full name)``): the most numerous rows, three columns, computed
-    while they are sent, so on PostgreSQL the server indexes one batch while this process computes the next."""
+    while they are sent, so on PostgreSQL the server indexes one batch while this process computes the next.
+    Names share most words, so each token is computed once per import (``search.memoised``), and the rows (three
+    integers and a letter: nothing to escape) are sent as COPY text in large chunks, not one call per row."""
     table = SearchToken._meta.db_table
+    memo: dict = {}
 
     def rows():
         for person_id, name in names:
-            for kind, token in sorted(search.tokens_for_names([name] if name else [])):
-                yield person_id, kind, token
+            yield from search.token_rows(person_id, search.tokens_for_names([name] if name else [], memo=memo))
 
+    stream = rows()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} (person_id, kind, token) FROM STDIN") as copy:
-                for row in rows():
-                    copy.write_row(row)
+            with cursor.cursor.copy(f"COPY {table} (token, kind, person_id) FROM STDIN") as copy:
+                while chunk := list(islice(stream, 20000)):
+                    copy.write("".join([f"{t}\t{k}\t{p}\n" for t, k, p in chunk]))
             return
-        stream = rows()
         while chunk := list(islice(stream, 10000)):
-            cursor.executemany(f"INSERT INTO {table} (person_id, kind, token) VALUES (%s, %s, %s)", chunk)  # noqa: S608  # nosec B608 - table name from the model
+            cursor.executemany(f"INSERT INTO {table} (token, kind, person_id) VALUES (%s, %s, %s)", chunk)  # noqa: S608  # nosec B608 - table name from the model
 
 
 def _create_people(groups: list[Group], matched: dict, actor) -> int:
@@ -472,7 +481,7 @@ def _create_people(groups: list[Group], matched: dict, actor) -> int:
         VictimProfile.objects.filter(case_person_id__in=undated).update(detected_on=Subquery(opened))
     _insert(SuspectProfile, suspects)
     _insert(Identifier, identifiers)
-    _insert(Place, places)
+    refresh_areas("cases.place", _insert(Place, places))
     _insert(ExternalRecord, records)
     _copy_tokens(names)
     return len(todo)
@@ -544,6 +553,7 @@ def _update_record(row: Row, link: CasePerson, actor) -> bool:
     if row.place_present:
         current = next(iter(Place.objects.filter(case_person=link)), None)
         if current is not None and row.place is None:
+            forget_area("cases.place", current.pk)
             current.delete()
             changed = True
         elif current is not None:
@@ -552,9 +562,10 @@ def _update_record(row: Row, link: CasePerson, actor) -> bool:
                 for name in names:
                     setattr(current, name, row.place[name])
                 current.save(update_fields=names)
+                refresh_area(current, names)
                 changed = True
         elif row.place is not None:
-            Place.objects.create(case=link.case, case_person=link, **row.place)
+            refresh_area(Place.objects.create(case=link.case, case_person=link, **row.place))
             changed = True
     return changed
 

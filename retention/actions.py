@@ -183,7 +183,7 @@ def _blank_around_case(case, link_ids: list[int], referral_ids: list[int]) -> No
     questions and messages, interpreter bookings' purposes."""
     from cases.models import BreakGlass, CaseShare
     from cooperation.models import CoopMessage, CoopRequest
-    from integrations.models import PrimeroSubmission
+    from integrations.models import PrimeroAttempt, PrimeroSubmission
     from interpreters.models import Booking
 
     CaseShare.objects.filter(case_id=case.pk).update(reason="")
@@ -192,6 +192,7 @@ def _blank_around_case(case, link_ids: list[int], referral_ids: list[int]) -> No
     _blank_approvals("cases.case", [case.pk])
     _blank_approvals("referrals.referral", referral_ids)
     PrimeroSubmission.objects.filter(referral_id__in=referral_ids).update(override_reason="", error="")
+    PrimeroAttempt.objects.filter(submission__referral_id__in=referral_ids).update(error="")
     requests = CoopRequest.objects.filter(case_id=case.pk)
     # A message's body is JSON read back by the exchange pages: an empty object, not an empty string.
     CoopMessage.objects.filter(request__in=requests).update(body="{}", last_error="")

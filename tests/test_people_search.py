@@ -25,14 +25,32 @@ EVIDENCE = {"recruitment": "job advert", "deception": "pay lied about", "forced_
 
 def open_case(owner, *, hoi, intake, label: str = "Victim A") -> Case:
     """A case opened the way the route opens it: report, assignment, screening, decision."""
-    report = intake_actions.create_report(actor=intake, channel="hotline", received_at=timezone.now(), narrative="Workers kept in a compound.")
+    report = intake_actions.create_report(
+        actor=intake, channel="hotline", received_at=timezone.now(), narrative="Workers kept in a compound."
+    )
     intake_actions.assign_report(report, actor=hoi, version=report.version, investigator=owner)
     report.refresh_from_db()
     intake_actions.acknowledge_report(report, actor=owner, version=report.version)
     report.refresh_from_db()
-    screening = record_screening(report, actor=owner, version=report.version, person_label=label, person_age=30, age_basis="document", answers=ANSWERS, evidence=EVIDENCE)
+    screening = record_screening(
+        report,
+        actor=owner,
+        version=report.version,
+        person_label=label,
+        person_age=30,
+        age_basis="document",
+        answers=ANSWERS,
+        evidence=EVIDENCE,
+    )
     report.refresh_from_db()
-    record_decision(screening, actor=hoi, version=report.version, outcome="victim_identified", rationale="Indicators met.", deciding_org="CTU")
+    record_decision(
+        screening,
+        actor=hoi,
+        version=report.version,
+        outcome="victim_identified",
+        rationale="Indicators met.",
+        deciding_org="CTU",
+    )
     return Case.objects.get(report=report)
 
 
@@ -47,10 +65,38 @@ class PeopleTestCase(BeaconTestCase):
         cls.case2 = open_case(cls.investigator2, hoi=cls.hoi, intake=cls.intake, label="Victim B")
         actions.add_team_member(cls.case1, actor=cls.investigator, user=cls.care, role=TeamRole.CARE)
         add = actions.add_person
-        cls.maria = add(cls.case1, actor=cls.investigator, role="victim", pseudonym="V-1", given_names="María José", family_names="Pérez").person
-        cls.ana = add(cls.case1, actor=cls.investigator, role="victim", pseudonym="V-2", given_names="Ana", family_names="González").person
-        cls.suspect = add(cls.case1, actor=cls.investigator, role="suspect", pseudonym="S-1", given_names="Mohammed", family_names="Al-Rashid").person
-        cls.carlos = add(cls.case2, actor=cls.investigator2, role="victim", pseudonym="V-9", given_names="Carlos", family_names="Gonzalez").person
+        cls.maria = add(
+            cls.case1,
+            actor=cls.investigator,
+            role="victim",
+            pseudonym="V-1",
+            given_names="María José",
+            family_names="Pérez",
+        ).person
+        cls.ana = add(
+            cls.case1,
+            actor=cls.investigator,
+            role="victim",
+            pseudonym="V-2",
+            given_names="Ana",
+            family_names="González",
+        ).person
+        cls.suspect = add(
+            cls.case1,
+            actor=cls.investigator,
+            role="suspect",
+            pseudonym="S-1",
+            given_names="Mohammed",
+            family_names="Al-Rashid",
+        ).person
+        cls.carlos = add(
+            cls.case2,
+            actor=cls.investigator2,
+            role="victim",
+            pseudonym="V-9",
+            given_names="Carlos",
+            family_names="Gonzalez",
+        ).person
 
     def find(self, user, query: str):
         """Search through the page, as the user would; returns the response."""
@@ -102,9 +148,15 @@ class FuzzySearchTests(PeopleTestCase):
         hits = search.search("Jose Maria Perez", Person.objects.all())
         self.assertEqual(hits[0].person, self.maria)
         self.assertGreaterEqual(hits[0].score, 0.99)
-        # The database holds opaque 64-bit tokens, never a word of a name.
-        for value in SearchToken.objects.values_list("token", flat=True):
-            self.assertRegex(value, r"^[0-9a-f]{16}$")
+        # The database holds opaque keyed 64-bit tokens (integers since issue #11), never a word of a name, and
+        # the same word under another BLIND_INDEX_KEY gives another token: they cannot be computed without it.
+        stored = set(SearchToken.objects.values_list("token", flat=True))
+        for value in stored:
+            self.assertIsInstance(value, int)
+            self.assertTrue(-(2**63) <= value < 2**63)
+        self.assertIn(search.token("w", "perez"), stored)
+        with self.settings(BLIND_INDEX_KEY="another key"):
+            self.assertNotIn(search.token("w", "perez"), stored)
 
     def test_reindex_people_keeps_search_working(self):
         SearchToken.objects.all().delete()
@@ -116,7 +168,14 @@ class FuzzySearchTests(PeopleTestCase):
     def test_people_others_cannot_see_do_not_crowd_out_those_one_can(self):
         # Many people with the same name in a case the investigator cannot see; a tiny candidate budget.
         for n in range(6):
-            actions.add_person(self.case2, actor=self.investigator2, role="witness", pseudonym=f"W-{n}", given_names="María José", family_names="Pérez")
+            actions.add_person(
+                self.case2,
+                actor=self.investigator2,
+                role="witness",
+                pseudonym=f"W-{n}",
+                given_names="María José",
+                family_names="Pérez",
+            )
         # Through the widened global ranking, and through the ranking restricted to what the user may see.
         for widen in (10, 1):
             with self.subTest(widen=widen), mock.patch.multiple(search, CANDIDATES=4, MIN_VISIBLE=2, WIDEN=widen):
@@ -143,7 +202,9 @@ class SearchAccessTests(PeopleTestCase):
     def test_only_the_case_links_the_user_may_see_are_shown(self):
         # Carlos is also a witness in case 1: investigator sees that link, never his case-2 link.
         actions.add_person(self.case1, actor=self.investigator, role="witness", pseudonym="W-C", person=self.carlos)
-        [result] = [r for r in self.find("investigator", "Carlos Gonzalez").context["results"] if r["person"] == self.carlos]
+        [result] = [
+            r for r in self.find("investigator", "Carlos Gonzalez").context["results"] if r["person"] == self.carlos
+        ]
         self.assertEqual([link.case_id for link in result["links"]], [self.case1.pk])
 
     def test_anonymous_visitors_are_sent_to_sign_in(self):
