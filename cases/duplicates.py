@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -530,10 +530,31 @@ def _name_similarity(names: tuple) -> float:
     return sum(max(search.word_similarity(w, v) for v in y) for w in x) / len(x)
 
 
+@lru_cache(maxsize=65536)
+def _letters(word: str) -> Counter:
+    return Counter(word)
+
+
+def _ratio_bound(a: str, b: str) -> float:
+    """An upper bound of ``SequenceMatcher(None, a, b).ratio()``: its matching characters are a common
+    subsequence, so at most the letters both words share, counted with repeats."""
+    return 2 * sum((_letters(a) & _letters(b)).values()) / (len(a) + len(b))
+
+
 @lru_cache(maxsize=262144)
 def _similarity_if_alike(a: str, b: str) -> float:
-    """``search.word_similarity`` when it can reach SIMILAR_WORD, else 0 (cheap upper bounds first)."""
+    """``search.word_similarity`` when it can reach SIMILAR_WORD, else 0 (cheap upper bounds first: the
+    similarity is the mean of two SequenceMatcher ratios, on the words and on their folded spellings, and
+    most pairs of different words are ruled out by the letters they share; issue #11, it was most of the
+    time spent comparing names)."""
     if 2 * min(len(a), len(b)) / (len(a) + len(b)) < SIMILAR_WORD - 0.1:
+        return 0.0
+    reach = 2 * SIMILAR_WORD - 0.002  # word_similarity rounds to three decimals
+    plain = _ratio_bound(a, b)
+    if plain + 1 < reach:
+        return 0.0
+    sa, sb = search._soft(a), search._soft(b)  # the folded spellings word_similarity compares
+    if sa != sb and plain + _ratio_bound(sa, sb) < reach:
         return 0.0
     return search.word_similarity(a, b)
 
@@ -576,17 +597,30 @@ def _load_plain() -> dict[int, _Plain]:
     return out
 
 
-def _token_counts(kind: str) -> dict[str, int]:
-    """How many people carry each token of ``kind`` (blind indexes only: no name is decrypted)."""
+def _token_counts(kind: str, tokens: Iterable[int]) -> dict[int, int]:
+    """How many people carry each of ``tokens`` of ``kind`` (blind indexes only: no name is decrypted). Only
+    the tokens asked for are counted, through the (token, person) key: counting every token of a kind reads
+    the whole token table, the largest of the database (issue #11)."""
     from django.db.models import Count
 
     from cases.models import SearchToken
 
-    rows = SearchToken.objects.filter(kind=kind).values("token").annotate(n=Count("token")).values_list("token", "n")
-    return dict(rows.iterator(chunk_size=50000))
+    tokens = sorted(set(tokens))
+    out: dict[int, int] = {}
+    for start in range(0, len(tokens), 900):  # SQLite allows so many parameters per query
+        rows = (
+            SearchToken.objects.filter(kind=kind, token__in=tokens[start : start + 900])
+            .values("token")
+            .annotate(n=Count("token"))
+            .values_list("token", "n")
+        )
+        out.update(rows)
+    return out
 
 
-def candidate_pairs(plain: dict[int, _Plain], progress=None) -> tuple[set[tuple[int, int]], dict, int]:
+def candidate_pairs(
+    plain: dict[int, _Plain], blocks: dict[int, list[int]], identified: dict[tuple, list[int]]
+) -> tuple[set[tuple[int, int]], dict, int]:
     """Pairs to compare (blocking): people who share a name key (``_blocks``: two name sounds, a sound and a
     spelling, a one-word name) and whose plaintext details do not rule them out: years of birth within a year,
     or one digit apart, for two known dates; within six years when an age is estimated; the same sex when both
@@ -595,7 +629,6 @@ def candidate_pairs(plain: dict[int, _Plain], progress=None) -> tuple[set[tuple[
     identifiers only (a common name and nothing else cannot make a probable duplicate). People who share an
     identifier are always compared. Returns the name pairs, {pair: {identifier kind: people sharing it}} and
     how many people were left out."""
-    blocks, identified = _blocks(progress)
     seen: set[tuple[int, int]] = set()
     left_out: set[int] = set()
     for members in blocks.values():
@@ -618,23 +651,6 @@ def candidate_pairs(plain: dict[int, _Plain], progress=None) -> tuple[set[tuple[
         for pair in combinations(members[: 4 * MAX_BLOCK], 2):
             shared.setdefault(pair, {})[kind] = len(members)
     return seen, shared, len(left_out)
-
-
-def _token_sets(kind: str) -> tuple[dict[int, frozenset], dict[str, int]]:
-    """Each live person's tokens of ``kind`` and how many people carry each token (blind indexes only)."""
-    from cases.models import Person, SearchToken
-
-    live = Person.objects.filter(merged_into__isnull=True).values("pk")
-    by_person: dict[int, set] = defaultdict(set)
-    counts: dict[str, int] = defaultdict(int)
-    for tok, pid in (
-        SearchToken.objects.filter(kind=kind, person__in=live)
-        .values_list("token", "person_id")
-        .iterator(chunk_size=20000)
-    ):
-        by_person[pid].add(tok)
-        counts[tok] += 1
-    return {pid: frozenset(t) for pid, t in by_person.items()}, counts
 
 
 def _load_names(ids: list[int]) -> dict[int, list[list[str]]]:
@@ -668,13 +684,13 @@ def find_all(*, threshold: float = REPORT_PROBABILITY, progress=None) -> dict:
     plain = _load_plain()
     if progress:
         progress(f"plaintext details of {len(plain)} people read")
-    seen, shared, left_out = candidate_pairs(plain, progress)
+    blocks, identified, words, word_counts = _blocks(progress)
+    if progress:
+        progress("name keys and word tokens read")
+    seen, shared, left_out = candidate_pairs(plain, blocks, identified)
     if progress:
         progress("pairs made")
-    words, word_counts = _token_sets("w")
-    if progress:
-        progress("word tokens read")
-    model = _Model(plain, word_counts, _token_counts("p"))
+    model = _Model(plain, word_counts, {})  # sound counts: read below, for the words of the names decrypted
     model.calibrate(islice(seen, 200_000), plain)
     if progress:
         progress(f"{len(seen)} pairs share a name key, {len(shared)} an identifier, among {len(plain)} people")
@@ -684,24 +700,33 @@ def find_all(*, threshold: float = REPORT_PROBABILITY, progress=None) -> dict:
     }
     empty: frozenset = frozenset()
     similar_allowance = {t: max(0.0, model.word_token_weight(t, "similar")) for t in word_counts}
-    person = {
-        pid: (p.year, p.exact and p.year is not None, p.sex, p.nationalities, words.get(pid, empty),
-              sorted(((similar_allowance[t], t) for t in words.get(pid, empty)), reverse=True),
-              list(accumulate(sorted((exact_minus_similar[t] + similar_allowance[t] for t in words.get(pid, empty)), reverse=True), initial=0.0)))
-        for pid, p in plain.items()
-    }  # fmt: skip
+    # Each person's words, once, with what they could weigh (issue #11: not per pair): found exactly, rarest
+    # first (``fa``; ``pa``: sums of its first k), and found alike (``la``).
+    full = {t: exact_minus_similar[t] + similar_allowance[t] for t in word_counts}
+    person = {}
+    for pid, p in plain.items():
+        w = words.get(pid, empty)
+        fa = sorted(((full[t], t) for t in w), reverse=True)
+        la = sorted(((similar_allowance[t], t) for t in w), reverse=True)
+        pa = list(accumulate((v for v, _t in fa), initial=0.0))
+        person[pid] = (p.year, p.exact and p.year is not None, p.sex, p.nationalities, w, la, pa, fa)
 
-    def name_bound(wa: frozenset, sa: list, wb: frozenset, sb: list) -> float:
+    def name_bound(wa: frozenset, sa: list, fa: list, wb: frozenset, sb: list) -> float:
         """The most the names of two people can weigh, from their word tokens alone: the shorter name has at
         most k words (k: the fewer words either person has); words both carry weigh as found exactly, the
         rest at most as found alike (their sound is at least as common as the word)."""
         common = wa & wb
         k = min(len(wa), len(wb))
         if len(common) >= k:
-            return max(
-                0.0, sum(sorted((exact_minus_similar[t] + similar_allowance[t] for t in common), reverse=True)[:k])
-            )
-        bound = sum(exact_minus_similar[t] + similar_allowance[t] for t in common)
+            total, taken = 0, 0
+            for v, t in fa:  # the k heaviest common words: a's words, heaviest first, that b has too
+                if t in common:
+                    total += v
+                    taken += 1
+                    if taken == k:
+                        break
+            return max(0.0, total)
+        bound = sum(full[t] for t in common)
         rest = k - len(common)
         best = 0.0
         for side in (sa, sb):
@@ -718,19 +743,27 @@ def find_all(*, threshold: float = REPORT_PROBABILITY, progress=None) -> dict:
     best_year_date = model.w_date["same_dob"]
     best_other_date = max(model.w_date["dob_slip"], model.w_date["birth_year_close"])
     prior, w_sex, w_nat, w_years = model.prior, model.w_sex, model.w_nationality, model.w_years
+    sex_agree, sex_differ = w_sex["agree"], w_sex["differ"]
+    nat_agree, nat_differ = w_nat["agree"], w_nat["differ"]
+    # Per-pair work reduced to lookups (issue #11): years one digit apart, and the weight of each gap in years.
+    years = {p.year for p in plain.values() if p.year is not None}
+    one_digit = {(x, y) for x in years for y in years if _one_digit(x, y)}
+    years_weight = {
+        gap: w_years[_years_level(0, gap)] for gap in range(max(years, default=0) - min(years, default=0) + 1)
+    }
     first = []  # pairs whose names could still make them probable, with the plaintext part of their weight
     compared = 0
     for pair in chain(seen, (pair for pair in shared if pair not in seen)):
         a, b = pair
-        ya, ea, sa, na, wa, la, pa = person[a]
-        yb, eb, sb, nb, wb, lb, pb = person[b]
+        ya, ea, sa, na, wa, la, pa, fa = person[a]
+        yb, eb, sb, nb, wb, lb, pb, _fb = person[b]
         ids = shared.get(pair)
         if not ids and (
             (sa and sb and sa != sb)
             or (
                 ya is not None
                 and yb is not None
-                and ((abs(ya - yb) > 1 and not _one_digit(ya, yb)) if ea and eb else abs(ya - yb) > 6)
+                and ((abs(ya - yb) > 1 and (ya, yb) not in one_digit) if ea and eb else abs(ya - yb) > 6)
             )
         ):
             continue  # blocking: sexes, or years of birth, rule the pair out (and no identifier is shared)
@@ -739,21 +772,23 @@ def find_all(*, threshold: float = REPORT_PROBABILITY, progress=None) -> dict:
         if ids:
             weight += sum(model.identifier_weight(k, n) for k, n in ids.items())
         if sa and sb:
-            weight += w_sex["agree" if sa == sb else "differ"]
+            weight += sex_agree if sa == sb else sex_differ
         if na and nb:
-            weight += w_nat["agree" if na & nb else "differ"]
+            weight += nat_agree if na & nb else nat_differ
         dated = ea and eb
         date_bound = 0.0
         if dated:
             date_bound = best_year_date if ya == yb else best_other_date
         elif ya is not None and yb is not None:
-            weight += w_years[_years_level(ya, yb)]
+            weight += years_weight[abs(ya - yb)]
         k = min(len(wa), len(wb))
         if weight + date_bound + max(pa[k], pb[k]) < goal:
             continue  # not even the k rarest words of either name, all found exactly, could make it probable
-        names_at_most = name_bound(wa, la, wb, lb)
+        names_at_most = name_bound(wa, la, fa, wb, lb)
         if weight + names_at_most + date_bound >= goal:
             first.append((weight, a, b, dated, names_at_most))
+    if progress:
+        progress(f"{compared} pairs compared on their plaintext details and word tokens")
     # Dates first (one field per person, and most namesakes born the same year differ on the day), then names.
     dates = _load_dates(sorted({p for row in first if row[3] for p in row[1:3]}))
     if progress:
@@ -771,6 +806,9 @@ def find_all(*, threshold: float = REPORT_PROBABILITY, progress=None) -> dict:
         if weight + name_bound >= goal:
             second.append((weight, a, b, level))
     names = _load_names(sorted({p for row in second for p in row[1:3]}))
+    model.sound_counts = _token_counts(
+        "p", {search.token("p", search.sound_key(w)) for ns in names.values() for n in ns for w in n}
+    )
     if progress:
         progress(f"{len(second)} pairs left after the dates; names of {len(names)} people decrypted")
     cache: dict = {}
@@ -810,27 +848,35 @@ def find_all(*, threshold: float = REPORT_PROBABILITY, progress=None) -> dict:
     }
 
 
-def _blocks(progress=None) -> tuple[dict[str, list[int]], dict[tuple, list[int]]]:
+def _blocks(progress=None) -> tuple[dict[int, list[int]], dict[tuple, list[int]], dict[int, frozenset], dict]:
     """Blocking keys -> people: two words of a name that sound alike (search token kind b: spelling variants,
     accents, reordering, a word dropped from a longer name), a one-word name that sounds alike (t); and apart,
     the same identifying document, phone, email... Only unmerged people. (A slip that changes the sound of a
-    word still meets through another pair of words, or an identifier.)"""
+    word still meets through another pair of words, or an identifier.) Also each person's word tokens (w) and
+    how many people carry each: read in the same pass over the token table (issue #11)."""
     from cases.models import Identifier, Person, SearchToken
 
     live = Person.objects.filter(merged_into__isnull=True)
-    blocks: dict[str, list[int]] = defaultdict(list)
-    rows = SearchToken.objects.filter(kind__in=["b", "t"], person__in=live.values("pk")).values_list(
-        "token", "person_id"
+    blocks: dict[int, list[int]] = defaultdict(list)
+    by_person: dict[int, set] = defaultdict(set)
+    word_counts: dict[int, int] = defaultdict(int)
+    rows = SearchToken.objects.filter(kind__in=["b", "t", "w"], person__in=live.values("pk")).values_list(
+        "token", "kind", "person_id"
     )
-    for n, (tok, pid) in enumerate(rows.iterator(chunk_size=20000), 1):
-        blocks[tok].append(pid)
-        if progress and n % 200000 == 0:
-            progress(f"read {n} name keys")
+    for n, (tok, kind, pid) in enumerate(rows.iterator(chunk_size=20000), 1):
+        if kind == "w":
+            by_person[pid].add(tok)
+            word_counts[tok] += 1
+        else:
+            blocks[tok].append(pid)
+        if progress and n % 500000 == 0:
+            progress(f"read {n} name tokens")
+    words = {pid: frozenset(t) for pid, t in by_person.items()}
     identified: dict[tuple, list[int]] = defaultdict(list)
     idents = Identifier.objects.filter(kind__in=list(IDENTIFYING), person__in=live.values("pk")).exclude(index="")
     for kind, index, pid in idents.values_list("kind", "index", "person_id").iterator(chunk_size=20000):
         identified[(kind, index)].append(pid)
-    return blocks, identified
+    return blocks, identified, words, word_counts
 
 
 def report_path() -> Path:
