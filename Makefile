@@ -20,6 +20,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Links in the demo's emails point at the port it serves (unless BEACON_SITE_URL is set).
+run: export BEACON_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.runtime
 	BEACON_DEMO_MODE=1 $(BIN)/python manage.py migrate --noinput
 	BEACON_DEMO_MODE=1 $(BIN)/python manage.py collectstatic --noinput -v 0
